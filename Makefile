@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make lab    set up .venv (if needed) and start JupyterLab on the lectures
+#   make test   set up .venv (if needed) and run the whole test suite
+# and the tools behind them:
+#   make notebooks      re-execute every lecture and solution in place (stored outputs)
+#   make psets          regenerate the student problem sets from solutions/
+#   make browser-test   open every notebook in JupyterLab in headless Chromium
+#   make bench          print the AD speed ratios against peers
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+LAB_ARGS ?=
+
+.PHONY: setup lab test notebooks psets browser-test bench clean
+
+$(STAMP): pyproject.toml tools/constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c tools/constraints.txt -e ".[all]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) lectures/00_welcome.ipynb
+
+test: $(STAMP)
+	bash tools/run_tests.sh
+
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py
+
+psets: $(STAMP)
+	$(PY) tools/make_psets.py
+
+browser-test: $(STAMP)
+	$(PY) tools/browser_check.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_forward.py
+	$(PY) benchmarks/bench_reverse.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis browser-screenshots

@@ -1,0 +1,99 @@
+"""Shared machinery for mcutils' two AD modes: levels, tracer discovery, input checks.
+
+Forward mode (:mod:`mcutils.forward`, the :class:`~mcutils.Dual` number) and reverse
+mode (:mod:`mcutils.reverse`, the tape) both work by *wrapping* values in a tracer
+object that intercepts NumPy calls.  Derivatives can be nested — a Hessian–vector
+product is forward mode applied to a reverse-mode gradient — so a value may be
+wrapped several times, e.g. ``Box(Dual(x, v))``.
+
+Each call of ``derivative``/``jvp``/``grad``/``vjp`` opens a new *level*, a number from
+one global counter, and every tracer it creates carries that level.  The rule that
+keeps nested derivatives apart ("perturbation confusion") is:
+
+    when an operation sees several tracers, the one with the **highest level**
+    (the innermost derivative being taken) handles it; tracers of lower levels are
+    ordinary constants to it.
+
+    >>> # d/dx [ x * d/dy (x + y) ] at x=1: the inner derivative is 1, not "x + y"
+    >>> # confused with the outer ε.  Levels make the inner ε and outer ε distinct.
+
+So a tracer's ``__array_ufunc__``/``__array_function__``/operator methods first call
+:func:`top_tracer`; if another tracer outranks it they return ``NotImplemented`` and
+Python/NumPy hand the operation to that one.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+_levels = itertools.count(1)
+
+
+def new_level() -> int:
+    """A fresh, strictly increasing level number for one derivative computation."""
+    return next(_levels)
+
+
+class Tracer:
+    """Base class of every wrapped value (``Dual``, the reverse-mode ``Box``).
+
+    Subclasses set ``_level`` (an int from :func:`new_level`) and ``value`` (what the
+    wrapped computation would have produced without differentiation).
+    """
+
+    __slots__ = ()
+    __array_priority__ = 1000.0
+    _level: int
+
+
+def iter_tracers(obj):
+    """Yield every Tracer inside ``obj``, looking into tuples, lists and dicts."""
+    if isinstance(obj, Tracer):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from iter_tracers(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from iter_tracers(item)
+
+
+def top_tracer(args, kwargs=None):
+    """The tracer with the highest level among ``args`` (and ``kwargs``), or None."""
+    best = None
+    for t in itertools.chain(iter_tracers(args), iter_tracers(kwargs or {})):
+        if best is None or t._level > best._level:
+            best = t
+    return best
+
+
+def as_float_array(x, name="x"):
+    """Promote an input to a float (or complex) ndarray; integers become float64.
+
+    Differentiating with respect to an integer array is almost always a mistake of
+    type, not of intent (``np.arange(3)``), so inputs are promoted and documented so.
+    Object arrays and strings raise a TypeError that says what was expected.
+    """
+    if isinstance(x, Tracer):
+        return x
+    a = np.asarray(x)
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype.kind in "fc":
+        return a
+    raise TypeError(
+        f"{name} must be a real or complex number or array, got dtype {a.dtype} "
+        f"(type {type(x).__name__})"
+    )
+
+
+def unsupported(kind: str, func, how: str) -> TypeError:
+    """The error raised when a NumPy function has no derivative rule."""
+    name = getattr(func, "__name__", repr(func))
+    module = getattr(func, "__module__", None) or "numpy"
+    return TypeError(
+        f"mcutils {kind} has no derivative rule for {module}.{name}. "
+        f"To add one: {how}"
+    )

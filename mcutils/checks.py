@@ -1,0 +1,2 @@
+"""(being written)"""
+CheckResult = check_gradient = check_jvp = relerr = None

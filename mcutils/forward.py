@@ -1,0 +1,2 @@
+"""(being written)"""
+Dual = derivative = jvp = expm = None

@@ -1,0 +1,2 @@
+"""(being written)"""
+commutation_matrix = kron_apply = unvec = vec = None

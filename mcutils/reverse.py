@@ -1,0 +1,2 @@
+"""(being written)"""
+grad = value_and_grad = vjp = None

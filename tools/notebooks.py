@@ -1,0 +1,76 @@
+"""Execute the course notebooks in place and strip metadata noise.
+
+    python tools/notebooks.py                 # every lecture and solution
+    python tools/notebooks.py lectures/03_finite_differences.ipynb ...
+    python tools/notebooks.py --clean-only psets/pset1.ipynb
+
+Each notebook runs in its own folder with the ``python3`` kernel of the current
+environment, top to bottom, exactly as nbval will re-run it in the test suite; the
+stored outputs are what nbval compares against.  Metadata is reduced to the kernel
+spec and the language name, cell metadata to tags, so diffs show content only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+DEFAULT_FOLDERS = ("lectures", "solutions")
+# Environment shared with the test command (Makefile) so that stored and fresh outputs agree.
+DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def clean(nb):
+    """Keep only the metadata a reader needs; drop execution timestamps and UI state."""
+    nb.metadata = nbformat.from_dict(
+        {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    )
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags")
+        cell.metadata = nbformat.from_dict({"tags": tags} if tags else {})
+    return nb
+
+
+def execute(path: pathlib.Path, timeout: int = 300) -> float:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    nbformat.write(clean(nb), path)
+    return elapsed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=pathlib.Path)
+    parser.add_argument("--clean-only", action="store_true", help="strip metadata, do not run")
+    args = parser.parse_args(argv)
+    os.environ.update(DETERMINISTIC_ENV)
+    paths = args.paths or sorted(p for d in DEFAULT_FOLDERS for p in (ROOT / d).glob("*.ipynb"))
+    for path in paths:
+        if args.clean_only:
+            nbformat.write(clean(nbformat.read(path, as_version=4)), path)
+            continue
+        print(f"executing {path} ...", end=" ", flush=True)
+        print(f"{execute(path):.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
