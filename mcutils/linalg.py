@@ -1,2 +1,113 @@
-"""(being written)"""
-commutation_matrix = kron_apply = unvec = vec = None
+"""vec and Kronecker products, the way the course writes linear maps on matrices.
+
+``vec(A)`` stacks the columns of A (column-major, "Fortran" order), so an m×n matrix
+becomes a vector of length mn.  Linear maps of matrices then become matrices, and the
+one identity to remember is
+
+    (A ⊗ B) vec(C) = vec(B C Aᵀ).
+
+It is also how to *compute* with Kronecker products: the right-hand side costs two
+small matrix products, while forming A ⊗ B costs (mp)·(nq) memory.  The commutation
+matrix K (a permutation) represents transposition: K vec(A) = vec(Aᵀ).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["commutation_matrix", "kron_apply", "unvec", "vec"]
+
+
+def vec(A):
+    """Stack the columns of A into one vector (column-major order).
+
+    Example::
+
+        >>> import numpy as np
+        >>> vec(np.array([[1, 2], [3, 4]]))
+        array([1, 3, 2, 4])
+    """
+    A = np.asarray(A)
+    if A.ndim > 2:
+        raise ValueError(f"vec expects a vector or a matrix, got an array of shape {A.shape}")
+    return A.reshape(-1, order="F")
+
+
+def unvec(v, shape):
+    """Inverse of :func:`vec`: refill the columns of a matrix of the given shape.
+
+    ``shape`` is a tuple such as ``(m, n)``; an int m gives a plain vector::
+
+        >>> import numpy as np
+        >>> unvec(np.array([1, 3, 2, 4]), (2, 2))
+        array([[1, 2],
+               [3, 4]])
+    """
+    v = np.asarray(v)
+    shape = tuple(int(k) for k in np.atleast_1d(shape))
+    if v.ndim != 1 and not (v.ndim == 2 and 1 in v.shape):
+        raise ValueError(f"unvec expects a vector, got an array of shape {v.shape}")
+    if int(np.prod(shape)) != v.size:
+        raise ValueError(
+            f"unvec: a vector of length {v.size} cannot fill shape {shape} "
+            f"(needs {int(np.prod(shape))} entries)"
+        )
+    return v.reshape(shape, order="F")
+
+
+def commutation_matrix(m, n):
+    """The mn×mn permutation K with K vec(A) = vec(Aᵀ) for every m×n matrix A.
+
+    Entry A[i, j] sits at position i + m·j of vec(A) and at position j + n·i of vec(Aᵀ),
+    so K has a one in row j + n·i, column i + m·j.  Example::
+
+        >>> import numpy as np
+        >>> A = np.arange(6.0).reshape(2, 3)
+        >>> bool(np.array_equal(commutation_matrix(2, 3) @ vec(A), vec(A.T)))
+        True
+    """
+    for name, k in (("m", m), ("n", n)):
+        if int(k) != k or k < 0:
+            raise ValueError(
+                f"commutation_matrix: {name} must be a non-negative integer, got {k!r}"
+            )
+    m, n = int(m), int(n)
+    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
+    K = np.zeros((m * n, m * n))
+    K[(j + n * i).ravel(), (i + m * j).ravel()] = 1.0
+    return K
+
+
+def kron_apply(A, B, C):
+    """(A ⊗ B) vec(C), computed as vec(B C Aᵀ) without forming A ⊗ B.
+
+    For A p×q, B r×s the Kronecker product is pr×qs and C must be s×q; ``C`` may
+    also be given as vec(C), a vector of length qs.  The result is a vector of
+    length pr.  Example::
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> A, B, C = rng.random((5, 7)), rng.random((4, 3)), rng.random((3, 7))
+        >>> bool(np.allclose(kron_apply(A, B, C), np.kron(A, B) @ vec(C)))
+        True
+    """
+    A, B, C = np.asarray(A), np.asarray(B), np.asarray(C)
+    if A.ndim != 2 or B.ndim != 2:
+        raise ValueError(
+            f"kron_apply expects matrices A and B, got shapes {A.shape} and {B.shape}"
+        )
+    p, q = A.shape
+    r, s = B.shape
+    if C.ndim == 1:
+        if C.size != q * s:
+            raise ValueError(
+                f"kron_apply: vec(C) must have length {q * s} = {s}·{q} for A {A.shape} "
+                f"and B {B.shape}, got length {C.size}"
+            )
+        C = unvec(C, (s, q))
+    elif C.shape != (s, q):
+        raise ValueError(
+            f"kron_apply: C must have shape {(s, q)} (B has {s} columns, A has {q}), "
+            f"got {C.shape}"
+        )
+    return vec(B @ C @ A.T)
