@@ -12,6 +12,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: setup lab test notebooks psets browser-test bench clean
 
@@ -24,7 +25,7 @@ $(STAMP): pyproject.toml tools/constraints.txt
 setup: $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(LAB_ARGS) lectures/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) lectures/00_welcome.ipynb
 
 test: $(STAMP)
 	bash tools/run_tests.sh

@@ -1,0 +1,265 @@
+"""Open every lecture and solution in JupyterLab in headless Chromium, as a student would.
+
+    python tools/browser_check.py                       # all lectures and solutions
+    python tools/browser_check.py lectures/03_finite_differences.ipynb
+    make browser-test
+
+For each notebook: a fresh JupyterLab workspace, *Run → Run All Cells* from the menu, wait
+until every code cell shows an execution number, *File → Save*, then fail if any output is
+an error (cells tagged ``raises-exception`` excepted) or a stderr warning, if math did not
+render (MathJax), if fewer figures show than the stored notebook has, or — for notebooks
+with widgets — if there is no slider or moving it does not change the plot. A screenshot of
+each notebook goes to the folder printed at the end.
+
+JupyterLab runs from this environment on 127.0.0.1 (free port, no token) with temporary
+config, data, runtime, settings and workspace folders, on a scratch copy of the repository:
+nothing of the user's own Jupyter setup is read or written. Chromium is Debian's
+(``apt-get install chromium``); Playwright drives it and never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NOTEBOOK_TIMEOUT_S = 240
+SETTINGS = {  # user settings for the temporary JupyterLab
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none", "autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A throw-away JupyterLab server on a scratch copy of the repository."""
+
+    def __init__(self, tmp: pathlib.Path):
+        self.tmp = tmp
+        self.repo = tmp / "repo"
+        ignore = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".ipynb_checkpoints",
+                                        "browser-screenshots", "*.egg-info")
+        shutil.copytree(ROOT, self.repo, ignore=ignore)
+        env = dict(os.environ)
+        for var in ("CONFIG", "DATA", "RUNTIME"):
+            env[f"JUPYTER_{var}_DIR"] = str(tmp / var.lower())
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp / "settings")
+        env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp / "workspaces")
+        env["IPYTHONDIR"] = str(tmp / "ipython")
+        env.update({"PYTHONHASHSEED": "0", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"})
+        for name, content in SETTINGS.items():
+            path = tmp / "settings" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(content))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        jupyter = pathlib.Path(sys.executable).parent / "jupyter"
+        self.log = open(tmp / "lab.log", "w")
+        self.proc = subprocess.Popen(
+            [str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+             "--IdentityProvider.token=", "--ServerApp.password=",
+             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={self.repo}"]
+            + (["--allow-root"] if os.geteuid() == 0 else []),
+            cwd=self.repo, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.5)
+        raise RuntimeError(f"JupyterLab did not start; log: {(tmp / 'lab.log').read_text()[-2000:]}")
+
+    def wait_kernel_connected(self, timeout=90):
+        """Until the page's kernel is idle and its websocket is connected (Run All before
+        that point would be lost)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{self.url}/api/kernels") as r:
+                kernels = json.load(r)
+            if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+                return
+            time.sleep(0.5)
+        raise TimeoutError("the notebook's kernel did not start and connect")
+
+    def shutdown_kernels(self):
+        with urllib.request.urlopen(f"{self.url}/api/sessions") as r:
+            sessions = json.load(r)
+        for s in sessions:
+            req = urllib.request.Request(f"{self.url}/api/sessions/{s['id']}", method="DELETE")
+            urllib.request.urlopen(req)
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def stored_expectations(path: pathlib.Path) -> dict:
+    nb = json.loads(path.read_text())
+    figures = widgets = 0
+    math = any("$" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            figures += "image/png" in data
+            widgets += "application/vnd.jupyter.widget-view+json" in data
+    return {"figures": figures, "widgets": widgets, "math": math}
+
+
+def saved_problems(path: pathlib.Path) -> list[str]:
+    nb = json.loads(path.read_text())
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("execution_count") is None:
+            problems.append(f"cell {i} has no execution number")
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "error" and "raises-exception" not in tags:
+                problems.append(f"cell {i} raised {out['ename']}: {out['evalue'][:200]}")
+            if out["output_type"] == "stream" and out["name"] == "stderr":
+                problems.append(f"cell {i} wrote to stderr: {''.join(out['text'])[:200]}")
+    return problems
+
+
+def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
+    expect = stored_expectations(ROOT / rel)
+    workspace = "check-" + rel.replace("/", "-").removesuffix(".ipynb")
+    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{rel}?reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    if select.count():  # kernel chooser, should the preferred-kernel setting not apply
+        select.first.click()
+    lab.wait_kernel_connected()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(
+        "() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+        " return ps.length > 0 && ps.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
+        timeout=NOTEBOOK_TIMEOUT_S * 1000, polling=500)
+    page.locator(".jp-Notebook").first.click()
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Save Notebook").first.click()
+    page.wait_for_function(  # the title loses its dirty marker once saved
+        "() => !document.querySelector('.jp-mod-current.jp-mod-dirty')", timeout=30_000)
+    time.sleep(0.5)
+    problems = saved_problems(lab.repo / rel)
+
+    if expect["math"]:
+        try:  # Run All re-renders markdown; MathJax typesets asynchronously
+            page.wait_for_selector("mjx-container", timeout=20_000)
+        except Exception:
+            problems.append("no rendered math (MathJax) found")
+    n_fig = page.locator(".jp-OutputArea-output img").count()
+    if n_fig < expect["figures"]:
+        problems.append(f"{n_fig} figures shown, the stored notebook has {expect['figures']}")
+    if expect["widgets"]:
+        problems += check_widget(page)
+
+    page.locator(".jp-WindowedPanel-outer, .jp-Notebook").first.evaluate("e => e.scrollTo(0, 0)")
+    shot = shots / (rel.replace("/", "__").removesuffix(".ipynb") + ".png")
+    page.screenshot(path=str(shot))
+    lab.shutdown_kernels()
+    return problems
+
+
+def check_widget(page) -> list[str]:
+    slider = page.locator(".jupyter-widgets .noUi-handle, .widget-slider input[type=range]")
+    if slider.count() == 0:
+        return ["the notebook has a widget but no slider rendered"]
+    handle = slider.first
+    widget = page.locator(".jp-OutputArea-output:has(.noUi-handle)").first
+    handle.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    before = widget.locator("img").first.get_attribute("src") if widget.locator("img").count() else None
+    handle.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(2000)
+    after = widget.locator("img").first.get_attribute("src") if widget.locator("img").count() else None
+    if before is None and after is None:
+        return ["the widget shows no plot"]
+    if before == after:
+        return ["moving the slider did not change the plot"]
+    return []
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*")
+    parser.add_argument("--screenshots", default=str(ROOT / "browser-screenshots"))
+    args = parser.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        print(f"Chromium not found at {CHROMIUM}. Install Debian's package first:\n"
+              "    sudo apt-get update && sudo apt-get install chromium\n"
+              "(or set CHROMIUM=/path/to/chromium). Never `playwright install`.", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    rels = args.paths or [f"{d}/{p.name}" for d in ("lectures", "solutions")
+                          for p in sorted((ROOT / d).glob("*.ipynb"))]
+    rels = [str(pathlib.Path(r).resolve().relative_to(ROOT)) if pathlib.Path(r).exists()
+            else r for r in rels]
+    shots = pathlib.Path(args.screenshots)
+    shots.mkdir(parents=True, exist_ok=True)
+    failures = {}
+    with tempfile.TemporaryDirectory(prefix="mc-browser-") as tmp, sync_playwright() as pw:
+        lab = Lab(pathlib.Path(tmp))
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for rel in rels:
+                start = time.monotonic()
+                context = browser.new_context(viewport={"width": 1280, "height": 1400})
+                page = context.new_page()
+                try:
+                    problems = check_notebook(page, lab, rel, shots)
+                except Exception as exc:  # a timeout or a missing element is a failure too
+                    problems = [f"{type(exc).__name__}: {str(exc).splitlines()[0]}"]
+                    page.screenshot(path=str(shots / (rel.replace("/", "__") + ".error.png")))
+                    lab.shutdown_kernels()
+                context.close()
+                status = "ok" if not problems else "FAILED"
+                print(f"{status:6} {time.monotonic() - start:6.1f} s  {rel}", flush=True)
+                for p in problems:
+                    print(f"         - {p}", flush=True)
+                if problems:
+                    failures[rel] = problems
+        finally:
+            browser.close()
+            lab.close()
+            shutil.copy(lab.tmp / "lab.log", shots / "jupyterlab.log")
+    print(f"screenshots: {shots}")
+    print(f"{len(rels) - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
