@@ -94,12 +94,10 @@ def test_checks_pass_on_solutions_and_say_unanswered_on_student_version(src):
 def test_a_wrong_answer_gets_a_cross_with_a_useful_message(src):
     """Scale the first returned solution by 1.001 and run up to its check cell."""
     nb = nbformat.read(src, as_version=4)
-    for k, cell in enumerate(nb.cells):
-        src_code = cell.source if cell.cell_type == "code" else ""
-        if "### BEGIN SOLUTION" in src_code and re.search(r"^\s+return ", src_code, re.M):
-            break
-    else:
-        pytest.fail("no solution region with a return statement")
+    k = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and "### BEGIN SOLUTION" in c.source and re.search(r"^\s+return ", c.source, re.M)),
+             None)
+    assert k is not None, "no solution region with a return statement"
     wrong = copy.deepcopy(nb)
     lines = wrong.cells[k].source.splitlines()
     last_return = max(i for i, s in enumerate(lines) if re.match(r"^\s+return ", s))

@@ -10,9 +10,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def notebooks():
 def test_notebook_is_stored_executed_and_clean(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}, "metadata noise; run make notebooks"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info"}, "metadata noise: make notebooks"
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     counts = [c["execution_count"] for c in code]
     assert None not in counts and counts == sorted(counts), "not executed top to bottom"

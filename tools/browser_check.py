@@ -90,7 +90,8 @@ class Lab:
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.5)
-        raise RuntimeError(f"JupyterLab did not start; log: {(tmp / 'lab.log').read_text()[-2000:]}")
+        log = (tmp / "lab.log").read_text()[-2000:]
+        raise RuntimeError(f"JupyterLab did not start; log: {log}")
 
     def wait_kernel_connected(self, timeout=90):
         """Until the page's kernel is idle and its websocket is connected (Run All before
@@ -198,13 +199,14 @@ def check_widget(page) -> list[str]:
     widget = page.locator(".jp-OutputArea-output:has(.noUi-handle)").first
     handle.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    before = widget.locator("img").first.get_attribute("src") if widget.locator("img").count() else None
+    plot = widget.locator("img")
+    before = plot.first.get_attribute("src") if plot.count() else None
     handle.focus()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
         page.wait_for_timeout(150)
     page.wait_for_timeout(2000)
-    after = widget.locator("img").first.get_attribute("src") if widget.locator("img").count() else None
+    after = plot.first.get_attribute("src") if plot.count() else None
     if before is None and after is None:
         return ["the widget shows no plot"]
     if before == after:
@@ -233,7 +235,8 @@ def main(argv=None) -> int:
     failures = {}
     with tempfile.TemporaryDirectory(prefix="mc-browser-") as tmp, sync_playwright() as pw:
         lab = Lab(pathlib.Path(tmp))
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_ARGS)
         try:
             for rel in rels:
                 start = time.monotonic()

@@ -13,8 +13,9 @@ import json
 import pathlib
 import re
 import sys
-import tomllib
 from urllib.parse import quote
+
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BADGE = "https://mybinder.org/badge_logo.svg"
