@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._core import Tracer
+
 __all__ = ["commutation_matrix", "kron_apply", "unvec", "vec"]
 
 
@@ -27,10 +29,12 @@ def vec(A):
         >>> vec(np.array([[1, 2], [3, 4]]))
         array([1, 3, 2, 4])
     """
-    A = np.asarray(A)
-    if A.ndim > 2:
-        raise ValueError(f"vec expects a vector or a matrix, got an array of shape {A.shape}")
-    return A.reshape(-1, order="F")
+    A = A if isinstance(A, Tracer) else np.asarray(A)
+    if np.ndim(A) > 2:
+        raise ValueError(f"vec expects a vector or a matrix, got an array of shape {np.shape(A)}")
+    # column-major flattening written as transpose + row-major reshape, so that traced
+    # values (Dual, reverse-mode Box) flow through too
+    return np.reshape(np.transpose(A), -1)
 
 
 def unvec(v, shape):
@@ -43,16 +47,17 @@ def unvec(v, shape):
         array([[1, 2],
                [3, 4]])
     """
-    v = np.asarray(v)
+    v = v if isinstance(v, Tracer) else np.asarray(v)
     shape = tuple(int(k) for k in np.atleast_1d(shape))
-    if v.ndim != 1 and not (v.ndim == 2 and 1 in v.shape):
-        raise ValueError(f"unvec expects a vector, got an array of shape {v.shape}")
-    if int(np.prod(shape)) != v.size:
+    vshape, size = np.shape(v), int(np.size(v))
+    if len(vshape) != 1 and not (len(vshape) == 2 and 1 in vshape):
+        raise ValueError(f"unvec expects a vector, got an array of shape {vshape}")
+    if int(np.prod(shape)) != size:
         raise ValueError(
-            f"unvec: a vector of length {v.size} cannot fill shape {shape} "
+            f"unvec: a vector of length {size} cannot fill shape {shape} "
             f"(needs {int(np.prod(shape))} entries)"
         )
-    return v.reshape(shape, order="F")
+    return np.transpose(np.reshape(v, shape[::-1]))
 
 
 def commutation_matrix(m, n):

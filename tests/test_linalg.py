@@ -81,3 +81,12 @@ def test_bad_input_messages():
         mc.kron_apply(np.ones((5, 7)), np.ones((4, 3)), np.ones(20))
     with pytest.raises(ValueError, match="non-negative integer"):
         mc.commutation_matrix(2.5, 3)
+
+
+def test_vec_and_unvec_let_ad_through_for_the_jacobian_of_x_squared():
+    """J = I⊗X + Xᵀ⊗I for X ↦ X², built by AD straight through vec/unvec (both modes)."""
+    M = np.array([[(i - j) ** 2 for j in range(3)] for i in range(3)], dtype=float)
+    square = lambda v: mc.vec(mc.unvec(v, (3, 3)) @ mc.unvec(v, (3, 3)))
+    expected = np.kron(np.eye(3), M) + np.kron(M.T, np.eye(3))
+    for mode in ("forward", "reverse"):
+        assert mc.relerr(mc.jacobian(square, mc.vec(M), mode=mode), expected) < 1e-15

@@ -31,6 +31,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from notebooks import DETERMINISTIC_ENV  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -65,7 +68,7 @@ class Lab:
         env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp / "settings")
         env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp / "workspaces")
         env["IPYTHONDIR"] = str(tmp / "ipython")
-        env.update({"PYTHONHASHSEED": "0", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"})
+        env.update(DETERMINISTIC_ENV)
         for name, content in SETTINGS.items():
             path = tmp / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)

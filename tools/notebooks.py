@@ -25,7 +25,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 DEFAULT_FOLDERS = ("lectures", "solutions")
 # Environment shared with the test command (Makefile) so that stored and fresh outputs agree.
-DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+# One BLAS thread: numpy's and scipy's OpenBLAS pools otherwise fight over the two cores, which
+# makes small matrix products 10-100x slower under load and can change the last bits of results.
+DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3",
+                     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def clean(nb):

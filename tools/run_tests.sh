@@ -11,6 +11,7 @@ VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 # Same environment as tools/notebooks.py used when it stored the outputs.
 export PYTHONHASHSEED=0 JAX_PLATFORMS=cpu TF_CPP_MIN_LOG_LEVEL=3
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 run_pytest() {
     local what=$1; shift
