@@ -96,7 +96,13 @@ COMPLEX = {
     "arctan": np.arctan, "reciprocal": np.reciprocal, "square": np.square,
     "poly": lambda z: z ** 3 - 2j * z + 1 / z, "pow": lambda z: z ** (1.5 + 0.5j),
     "log1p": np.log1p, "expm1": np.expm1, "matmul": lambda Z: Z @ Z @ Z,
-    "inv": np.linalg.inv, "det": np.linalg.det,
+    "inv": np.linalg.inv, "det": np.linalg.det, "arcsin": np.arcsin, "arccos": np.arccos,
+    "arcsinh": np.arcsinh, "arctanh": np.arctanh, "log2": np.log2, "log10": np.log10,
+    "exp2": np.exp2, "solve": lambda Z: np.linalg.solve(Z, np.arange(3.0) + 1j),
+    "matrix_power": lambda Z: np.linalg.matrix_power(Z, 3),
+    "expm": mc.expm, "einsum_kron": lambda Z: np.einsum("ij,jk->ik", Z, np.kron(Z, Z)[:3, :3]),
+    "trace_sum": lambda Z: np.trace(Z @ Z) + np.sum(Z ** 2, axis=0),
+    "logdet": lambda Z: np.linalg.slogdet(Z)[1] + np.log(np.linalg.slogdet(Z)[0]),
 }
 
 
@@ -190,6 +196,14 @@ def test_function_rule_matches_finite_differences(name):
     if name in ("prod", "prod_axis", "cumprod", "methods"):
         x = 0.5 + rng.random(shape)
     check(f, x)
+
+
+def test_cumprod_through_zero_entries_matches_finite_differences():
+    x = np.array([[2.0, 0.0, 3.0, -1.0], [0.5, 1.5, 0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(lambda x: np.cumprod(x, axis=1), x, rtol=1e-9, atol=1e-12)
+        check(np.cumprod, x, rtol=1e-9, atol=1e-12)
 
 
 def test_prod_is_differentiable_through_zero_entries():
