@@ -127,6 +127,8 @@ SHAPE_OPS = {
     "amax_keep": (lambda x: np.sum(np.amax(x, axis=1, keepdims=True) ** 2), X34),
     "cumsum": (lambda x: np.sum(W34 * np.cumsum(x, axis=1)), X34),
     "cumsum_flat": (lambda x: np.sum(W34.ravel() * np.cumsum(x)), X34),
+    "cumprod": (lambda x: np.sum(W34 * np.cumprod(x, axis=1)), P(3, 4)),
+    "cumprod_flat": (lambda x: np.sum(W34.ravel() * np.cumprod(x)), P(3, 4)),
     "var": (lambda x: np.sum(np.var(x, axis=0)), X34),
     "std": (lambda x: np.std(x, ddof=1), X34),
     "reshape": (lambda x: np.sum(W34.reshape(4, 3) * np.sin(x.reshape(4, 3))), X34),
@@ -264,6 +266,14 @@ LINALG = {
     "svd_vectors_wide": (lambda A: np.sum(K(3, 6) * (
         (lambda u, s, vh: (u * np.arange(1.0, 4.0)) @ vh)(*la.svd(A, full_matrices=False)))),
         R(3, 6)),
+    "qr_batched": (lambda A: np.sum(np.sin(la.qr(A)[1])) + np.sum(la.qr(A)[0] ** 3), R(2, 4, 3)),
+    "svd_values_batched": (lambda A: np.sum(la.svd(A, compute_uv=False) ** 2 * [1.0, 2.0]),
+                           R(3, 2, 4)),
+    "svd_1x1": (lambda A: np.sum(la.svd(A)[1] ** 3), R(1, 1)),
+    "eigvalsh_1x1": (lambda A: la.eigvalsh(A)[0] ** 2, R(1, 1)),
+    "cholesky_1x1": (lambda A: la.cholesky(A * A + 1)[0, 0] ** 3, R(1, 1)),
+    "solve_1x1": (lambda A: la.solve(A, np.ones(1))[0] ** 2, R(1, 1) + 2),
+    "matrix_power_batched": (lambda A: np.sum(la.matrix_power(A, 2) ** 2), R(2, 3, 3)),
     "norm_fro": (lambda A: la.norm(A), A34),
     "norm_fro_named": (lambda A: la.norm(A, "fro") ** 3, A34),
     "norm_nuc": (lambda A: la.norm(A, "nuc"), A34),
@@ -361,6 +371,12 @@ SECOND = {
     "mlp": (lambda x: np.sum(np.tanh(A34 @ np.tanh(x * v4))), R(4)),
     "einsum": (lambda A: np.einsum("ij,jk,ki->", A, A, A), R(3, 3)),
     "eigh_vectors": (lambda A: np.sum(la.eigh(sym(A))[1][:, 0] ** 4), R(3, 3)),
+    "qr": (lambda A: np.sum(np.sin(la.qr(A)[1])) + np.sum(la.qr(A)[0][:, 0] ** 4), R(4, 3)),
+    "svd_vectors": (lambda A: (lambda u, s, vh: np.sum(np.sin(u[:, :1] @ vh[:1])))(
+        *la.svd(A, full_matrices=False)), R(3, 4)),
+    "solve_b": (lambda b: np.sum(np.sin(la.solve(M3, b * b))), R(3)),
+    "getitem_rosenbrock": (lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2),
+                           R(5)),
 }
 
 
@@ -391,6 +407,24 @@ def test_nested_grad_has_no_perturbation_confusion():
     assert mc.grad(lambda x: x * mc.grad(lambda y: x + y)(1.0))(1.0) == 1
     d3 = mc.grad(mc.grad(mc.grad(lambda x: x ** 4)))(1.5)
     assert d3 == pytest.approx(24 * 1.5)
+
+
+def test_nested_grad_when_the_outer_box_comes_first_in_a_numpy_call():
+    # NumPy asks the first Box it sees; it must hand the call to the innermost one
+    assert mc.grad(lambda x: mc.grad(lambda y: np.multiply(x, y))(2.0))(3.0) == 1.0
+    assert mc.grad(lambda x: mc.grad(lambda y: np.sum(np.stack([x, y]) ** 2))(2.0))(3.0) == 0.0
+    assert mc.grad(lambda x: mc.grad(lambda y: np.sum(np.stack([x, x * y]) ** 2))(2.0))(3.0) \
+        == pytest.approx(4 * 2.0 * 3.0)              # d/dx [2 x² y] at y = 2
+    assert mc.grad(lambda x: mc.grad(lambda y: np.dot(x, y) * np.tanh(y))(0.5))(1.5) == \
+        pytest.approx(np.tanh(0.5) + 0.5 / np.cosh(0.5) ** 2)
+
+
+def test_reverse_over_forward():
+    # ∇ of a jvp: d/dx [f'(x)·1] for f = Π x  (forward rules run on Boxes)
+    x = np.array([1.0, 2.0, 3.0])
+    g = mc.grad(lambda x: mc.jvp(np.prod, x, np.ones(3))[1])(x)
+    # jvp = Σ_i Π_{j≠i} x_j = x₂x₃ + x₁x₃ + x₁x₂;  ∇ = (x₂+x₃, x₁+x₃, x₁+x₂)
+    assert np.allclose(g, [5.0, 4.0, 3.0], rtol=1e-14)
 
 
 def test_long_tape_has_no_recursion_error():
@@ -462,7 +496,10 @@ def test_box_looks_like_an_array():
         assert (x > -100).all() and bool(x[0, 0] == x[0, 0])
         if isinstance(x, mc.reverse.Box):
             assert "Box(" in repr(x)
-        return x.T.sum() + x.reshape(12).mean() + x.ravel().max() + x.dot(np.ones(4)).sum()
+        assert x.argmax() == np.argmax(X34) and x.any() and not (x > 100).any()
+        return (x.T.sum() + x.reshape(12).mean() + x.ravel().max() + x.dot(np.ones(4)).sum()
+                + x.std() + x.var(axis=0).sum() + x.clip(-0.5, 0.5).sum()
+                + np.sum(x.swapaxes(0, 1) * x.mT) + x.cumsum(1).sum() + x.min() * x.prod())
 
     check(f, X34.copy())
 

@@ -1,0 +1,199 @@
+"""Reverse mode: how much does a gradient cost compared with the function itself?
+
+The cheap-gradient principle says a reverse-mode gradient costs a small constant times
+the function.  This script prints, for each problem, the ratio
+
+    (time of one gradient evaluation, forward pass included) / (time of plain NumPy f(x))
+
+for mcutils and, beside it, autograd, JAX (eager and jit, float64) and PyTorch when they
+are importable.  Every ratio uses the same denominator: the plain NumPy function.
+
+    python benchmarks/bench_reverse.py            # about a minute
+    python benchmarks/bench_reverse.py --threads  # keep multi-threaded BLAS
+
+By default BLAS runs single-threaded (OPENBLAS_NUM_THREADS=1, set before NumPy starts):
+NumPy and SciPy ship two separate OpenBLAS libraries, and on a small shared machine
+their two thread pools spin against each other, so a gradient that mixes np.linalg and
+scipy.linalg.lapack calls (the LU reused by slogdet's pullback) measures thread
+scheduling rather than arithmetic.  Fresh large arrays also cost page faults that the
+plain forward pass never pays (the n×n gradients of the W case); see the notes printed.
+
+Problems: the MLP f(x) = Σ tanh(W₂ tanh(W₁x)) at n = 10 and n = 500 (gradient in x, and
+in (W₁, W₂) at n = 500), and f(A) = log det A + tr(A⁻¹B) at 200×200.  Goals for mcutils:
+≤ 8×, ≤ 2.5×, ≤ 4×, ≤ 2× respectively.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import timeit
+
+if "--threads" not in sys.argv:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import mcutils as mc  # noqa: E402
+
+ROUNDS = 6
+
+
+def best_time(fn, repeat=25, run=0.005):
+    """Seconds per call: the best of ``repeat`` short runs of about ``run`` seconds each.
+
+    Many short runs and the minimum make the estimate robust to other processes sharing
+    the machine (the minimum is the run least disturbed)."""
+    fn()  # warm up (and compile, for jit)
+    t = timeit.Timer(fn)
+    once = min(t.repeat(repeat=3, number=1))
+    number = max(1, int(run / max(once, 1e-7)))
+    return min(t.repeat(repeat=repeat, number=number)) / number
+
+
+def problems(rng):
+    out = []
+    for n in (10, 500):
+        W1 = rng.standard_normal((n, n)) / np.sqrt(n)
+        W2 = rng.standard_normal((n, n)) / np.sqrt(n)
+        x = rng.standard_normal(n)
+        out.append((f"MLP n={n}, grad in x", "mlp_x", (W1, W2, x), 8.0 if n == 10 else 2.5))
+        if n == 500:
+            out.append((f"MLP n={n}, grad in (W1, W2)", "mlp_W", (W1, W2, x), 4.0))
+    n = 200
+    A = rng.standard_normal((n, n)) + np.sqrt(n) * np.eye(n)
+    B = rng.standard_normal((n, n))
+    out.append(("logdet A + tr(A^-1 B), 200x200", "logdet", (A, B), 2.0))
+    return out
+
+
+def numpy_versions(np_):
+    """The same three functions, written against a NumPy-like module ``np_``."""
+    def mlp(W1, W2, x):
+        return np_.sum(np_.tanh(W2 @ np_.tanh(W1 @ x)))
+
+    def logdet(A, B):
+        return np_.linalg.slogdet(A)[1] + np_.trace(np_.linalg.inv(A) @ B)
+
+    return mlp, logdet
+
+
+def gradient_callables(kind, args):
+    """{framework: zero-argument callable computing the gradient}."""
+    out = {}
+    mlp, logdet = numpy_versions(np)
+    if kind == "mlp_x":
+        W1, W2, x = args
+        gx = mc.grad(lambda x: mlp(W1, W2, x))
+        out["mcutils"] = lambda: gx(x)
+    elif kind == "mlp_W":
+        W1, W2, x = args
+        gW = mc.grad(lambda a, b: mlp(a, b, x), argnum=(0, 1))
+        out["mcutils"] = lambda: gW(W1, W2)
+    else:
+        A, B = args
+        gA = mc.grad(lambda A: logdet(A, B))
+        out["mcutils"] = lambda: gA(A)
+
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        amlp, alogdet = numpy_versions(anp)
+        if kind == "mlp_x":
+            ag = autograd.grad(lambda x: amlp(W1, W2, x))
+            out["autograd"] = lambda: ag(x)
+        elif kind == "mlp_W":
+            ag = autograd.grad(lambda W: amlp(W[0], W[1], x))
+            out["autograd"] = lambda: ag((W1, W2))
+        else:
+            ag = autograd.grad(lambda A: alogdet(A, B))
+            out["autograd"] = lambda: ag(A)
+    except ImportError:
+        pass
+
+    try:
+        from mcutils.nbsetup import jax64
+
+        jax, jnp = jax64()
+        jmlp, jlogdet = numpy_versions(jnp)
+        if kind == "mlp_x":
+            f, a = (lambda x: jmlp(W1, W2, x)), (jnp.asarray(x),)
+            argnums = 0
+        elif kind == "mlp_W":
+            f, a = (lambda W1, W2: jmlp(W1, W2, x)), (jnp.asarray(W1), jnp.asarray(W2))
+            argnums = (0, 1)
+        else:
+            f, a = (lambda A: jlogdet(A, B)), (jnp.asarray(A),)
+            argnums = 0
+        ge = jax.grad(f, argnums=argnums)
+        gj = jax.jit(ge)
+        out["JAX eager"] = lambda: jax.block_until_ready(ge(*a))
+        out["JAX jit"] = lambda: jax.block_until_ready(gj(*a))
+    except ImportError:
+        pass
+
+    try:
+        import torch
+
+        torch.set_default_dtype(torch.float64)
+
+        def tgrad(fn, *arrays):
+            ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+            fn(*ts).backward()
+            return [t.grad for t in ts]
+
+        tW1, tW2 = (torch.tensor(W) for W in args[:2]) if kind != "logdet" else (None, None)
+        if kind == "mlp_x":
+            out["PyTorch"] = lambda: tgrad(
+                lambda x: torch.sum(torch.tanh(tW2 @ torch.tanh(tW1 @ x))), x)
+        elif kind == "mlp_W":
+            tx = torch.tensor(x)
+            out["PyTorch"] = lambda: tgrad(
+                lambda a, b: torch.sum(torch.tanh(b @ torch.tanh(a @ tx))), W1, W2)
+        else:
+            tB = torch.tensor(B)
+            out["PyTorch"] = lambda: tgrad(
+                lambda A: torch.linalg.slogdet(A)[1] + torch.trace(torch.linalg.inv(A) @ tB), A)
+    except ImportError:
+        pass
+    return out
+
+
+def main():
+    rng = np.random.default_rng(2026)
+    mlp, logdet = numpy_versions(np)
+    names = ["mcutils", "autograd", "JAX eager", "JAX jit", "PyTorch"]
+    print("gradient time / plain NumPy forward time (lower is better; goal for mcutils)")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+          f"numpy {np.__version__}, OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
+    print(f"{'problem':34s} {'numpy f':>10s} " + " ".join(f"{n:>10s}" for n in names)
+          + f" {'goal':>6s}")
+    for title, kind, args, goal in problems(rng):
+        plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
+        fns = {"numpy": plain_fn, **gradient_callables(kind, args)}
+        best = dict.fromkeys(fns, np.inf)
+        for _ in range(ROUNDS):      # interleaved rounds: a burst of load hits everyone
+            for name, fn in fns.items():
+                best[name] = min(best[name], best_time(fn, repeat=5))
+        plain = best.pop("numpy")
+        ratios = {name: t / plain for name, t in best.items()}
+        cells = " ".join(f"{ratios[n]:9.2f}x" if n in ratios else f"{'-':>10s}" for n in names)
+        print(f"{title:34s} {plain * 1e6:8.1f}us {cells} {goal:5.1f}x")
+    # the per-operation overhead of the tape, for the record
+    x = 1.0
+    def chain(x):
+        for _ in range(1000):
+            x = x * 1.0001 + 1e-4
+        return x
+    t_plain = best_time(lambda: chain(x), repeat=5)
+    t_grad = best_time(lambda: mc.grad(chain)(x), repeat=5)
+    print(f"scalar tape: {(t_grad - t_plain) / 2000 * 1e6:.2f} us per recorded operation "
+          f"(forward + backward), float op {t_plain / 2000 * 1e9:.0f} ns")
+
+
+if __name__ == "__main__":
+    main()
