@@ -185,7 +185,8 @@ def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
     if n_fig < expect["figures"]:
         problems.append(f"{n_fig} figures shown, the stored notebook has {expect['figures']}")
     if expect["widgets"]:
-        problems += check_widget(page)
+        problems += check_widget(page, shots / (rel.replace("/", "__").removesuffix(".ipynb")
+                                                + ".widget.png"))
 
     page.locator(".jp-WindowedPanel-outer, .jp-Notebook").first.evaluate("e => e.scrollTo(0, 0)")
     shot = shots / (rel.replace("/", "__").removesuffix(".ipynb") + ".png")
@@ -194,7 +195,7 @@ def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
     return problems
 
 
-def check_widget(page) -> list[str]:
+def check_widget(page, shot: pathlib.Path) -> list[str]:
     slider = page.locator(".jupyter-widgets .noUi-handle, .widget-slider input[type=range]")
     if slider.count() == 0:
         return ["the notebook has a widget but no slider rendered"]
@@ -210,6 +211,7 @@ def check_widget(page) -> list[str]:
         page.wait_for_timeout(150)
     page.wait_for_timeout(2000)
     after = plot.first.get_attribute("src") if plot.count() else None
+    widget.screenshot(path=str(shot))
     if before is None and after is None:
         return ["the widget shows no plot"]
     if before == after:
