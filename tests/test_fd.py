@@ -364,3 +364,12 @@ def test_plot_fd_error_array_input_with_direction():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="pass a direction dx"):
         mc.plot_fd_error(np.sin, np.cos, np.ones(2))
+
+
+def test_richardson_hessian_keeps_small_entries_accurate():
+    """Entries ~1e-4 next to ~5e-3 (logdet + trace of a solve) keep ~9 digits."""
+    rng = np.random.default_rng(13)
+    B = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    X = B + B.T + 6 * np.eye(3)
+    f = lambda X: np.linalg.slogdet(X)[1] + np.trace(np.linalg.inv(X) @ B)
+    assert mc.relerr(fd.hessian(f, X, method="richardson"), mc.hessian(f, X)) < 1e-8
