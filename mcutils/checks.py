@@ -151,6 +151,16 @@ def _how(full, dx, ndirs, seed, method, x):
     return f"compared along {ndirs} random directions (seed {seed}), method {method!r}"
 
 
+def _with_shape(a, shape, message):
+    """``a`` with the expected shape: a single number may stand for any 1-element shape;
+    otherwise a mismatch raises ValueError(message) with {got} and {want} filled in."""
+    if a.shape == shape:
+        return a
+    if a.size == 1 and int(np.prod(shape)) == 1:
+        return a.reshape(shape)
+    raise ValueError(message.format(got=a.shape, want=shape))
+
+
 def check_jvp(f, df, x, dx=None, *, rtol=1e-6, atol=0.0, method="richardson", h=None,
               seed=0, ndirs=2, full=False):
     """Check a claimed directional derivative ``df(x, dx) = f'(x)[dx]``.
@@ -184,15 +194,9 @@ def check_jvp(f, df, x, dx=None, *, rtol=1e-6, atol=0.0, method="richardson", h=
         dirs = _directions(x, seed, ndirs)
     claimed, numeric = [], []
     for d in dirs:
-        c = np.asarray(df(x, d))
-        if c.shape != y.shape:
-            if c.size == y.size == 1:
-                c = c.reshape(y.shape)
-            else:
-                raise ValueError(
-                    f"df(x, dx) returned shape {c.shape}, expected the shape of f(x), "
-                    f"{y.shape} (f'(x)[dx] has the shape of the output f(x))"
-                )
+        c = _with_shape(np.asarray(df(x, d)), y.shape, "df(x, dx) returned shape {got}, "
+                        "expected the shape of f(x), {want} (f'(x)[dx] has the shape of "
+                        "the output f(x))")
         claimed.append(c)
         numeric.append(fd._directional(f, x, d, h, method))
     how = _how(full, dx, ndirs, seed, method, x)
@@ -223,15 +227,9 @@ def check_gradient(f, grad, x, *, rtol=1e-6, atol=0.0, method="richardson", h=No
     x = as_float_array(x)
     y = fd._evaluate(f, x, 0.0, "f(x)")
     fd._require_scalar_output(y, "check_gradient")
-    g = np.asarray(grad(x) if callable(grad) else grad)
-    if g.shape != x.shape:
-        if g.size == x.size == 1:
-            g = g.reshape(x.shape)
-        else:
-            raise ValueError(
-                f"the gradient has shape {g.shape}, expected the shape of x, {x.shape} "
-                f"(∇f is defined by f'(x)[dx] = ⟨∇f, dx⟩, so it lives where x does)"
-            )
+    g = _with_shape(np.asarray(grad(x) if callable(grad) else grad), x.shape,
+                    "the gradient has shape {got}, expected the shape of x, {want} "
+                    "(∇f is defined by f'(x)[dx] = ⟨∇f, dx⟩, so it lives where x does)")
     if g.dtype.kind not in "biufc":
         raise TypeError(f"the gradient must be a numeric array, got dtype {g.dtype}")
     if not np.iscomplexobj(x) and np.iscomplexobj(g) and np.any(g.imag != 0):
