@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import queue
 import sys
 import time
 
@@ -42,6 +43,27 @@ def clean(nb):
     return nb
 
 
+def _sliced(get_msg, slice_s=0.5):
+    """Wrap a channel's async ``get_msg`` so that it waits in short slices.
+
+    Now and then (more often with widgets; nbclient issue #312) an asyncio ZMQ poll is not
+    woken by a message that has already arrived and sleeps until its whole timeout runs
+    out: a five-minute pause in a three-second notebook. A fresh poll sees the waiting
+    message at once, so polling in short slices bounds that pause by ``slice_s``."""
+
+    async def sliced(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_s if deadline is None else min(slice_s, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=max(left, 0.0))
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return sliced
+
+
 def execute(path: pathlib.Path, timeout: int = 300) -> float:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -53,6 +75,13 @@ def execute(path: pathlib.Path, timeout: int = 300) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
+
+    def patch_channels(**_):
+        for channel in (client.kc.shell_channel, client.kc.iopub_channel):
+            if not getattr(channel, "_sliced", False):
+                channel.get_msg, channel._sliced = _sliced(channel.get_msg), True
+
+    client.on_cell_start = patch_channels
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
