@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -101,19 +102,33 @@ class Lab:
         that point would be lost)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"{self.url}/api/kernels") as r:
-                kernels = json.load(r)
+            kernels = self.api("GET", "/api/kernels") or []
             if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
                 return
             time.sleep(0.5)
         raise TimeoutError("the notebook's kernel did not start and connect")
 
+    def api(self, method: str, path: str, tries: int = 5):
+        """A REST call to the server; a transient 5xx (a kernel starting or stopping at
+        that moment) is retried, a lasting one raised."""
+        for attempt in range(tries):
+            try:
+                req = urllib.request.Request(f"{self.url}{path}", method=method)
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    body = r.read()
+                return json.loads(body) if body else None
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500 or attempt == tries - 1:
+                    raise
+                time.sleep(1.0)
+
     def shutdown_kernels(self):
-        with urllib.request.urlopen(f"{self.url}/api/sessions") as r:
-            sessions = json.load(r)
-        for s in sessions:
-            req = urllib.request.Request(f"{self.url}/api/sessions/{s['id']}", method="DELETE")
-            urllib.request.urlopen(req)
+        for session in self.api("GET", "/api/sessions") or []:
+            try:
+                self.api("DELETE", f"/api/sessions/{session['id']}")
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:  # already gone
+                    raise
 
     def close(self):
         self.proc.terminate()
@@ -126,14 +141,16 @@ class Lab:
 
 def stored_expectations(path: pathlib.Path) -> dict:
     nb = json.loads(path.read_text())
-    figures = widgets = 0
+    figures = widgets = sliders = 0
     math = any("$" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             figures += "image/png" in data
-            widgets += "application/vnd.jupyter.widget-view+json" in data
-    return {"figures": figures, "widgets": widgets, "math": math}
+            if "application/vnd.jupyter.widget-view+json" in data:
+                widgets += 1  # a slider that redraws a plot, or a progress display
+                sliders += "Slider" in "".join(cell["source"])
+    return {"figures": figures, "widgets": widgets, "sliders": sliders, "math": math}
 
 
 def saved_problems(path: pathlib.Path) -> list[str]:
@@ -184,7 +201,9 @@ def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
     n_fig = page.locator(".jp-OutputArea-output img").count()
     if n_fig < expect["figures"]:
         problems.append(f"{n_fig} figures shown, the stored notebook has {expect['figures']}")
-    if expect["widgets"]:
+    if expect["widgets"] and page.locator(".jp-OutputArea-output .jupyter-widgets").count() == 0:
+        problems.append("the notebook has widgets but none rendered")
+    if expect["sliders"]:
         problems += check_widget(page, shots / (rel.replace("/", "__").removesuffix(".ipynb")
                                                 + ".widget.png"))
 
@@ -212,8 +231,11 @@ def check_widget(page, shot: pathlib.Path) -> list[str]:
     page.wait_for_timeout(2000)
     after = plot.first.get_attribute("src") if plot.count() else None
     widget.screenshot(path=str(shot))
-    if before is None and after is None:
-        return ["the widget shows no plot"]
+    errors = widget.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+    if errors.count():
+        return ["moving the slider raised an error: " + errors.first.inner_text()[:300]]
+    if before is None or after is None:
+        return ["the widget shows no plot (before or after moving the slider)"]
     if before == after:
         return ["moving the slider did not change the plot"]
     return []
