@@ -16,7 +16,7 @@ imports JAX, matplotlib or Jupyter.
 
 from . import fd
 from .checks import CheckResult, check_gradient, check_jvp, relerr
-from .forward import Dual, derivative, jvp
+from .forward import Dual, derivative, expm, jvp
 from .linalg import commutation_matrix, kron_apply, unvec, vec
 from .reverse import grad, value_and_grad, vjp
 from .transforms import hessian, hvp, jacobian
@@ -28,13 +28,6 @@ def plot_fd_error(*args, **kwargs):
     from .plotting import plot_fd_error as _plot
 
     return _plot(*args, **kwargs)
-
-
-def expm(A):
-    """Matrix exponential that accepts Duals and traced arrays; see :mod:`mcutils.forward`."""
-    from .forward import expm as _expm
-
-    return _expm(A)
 
 
 __all__ = [
