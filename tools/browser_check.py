@@ -179,11 +179,19 @@ def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
     if select.count():  # kernel chooser, should the preferred-kernel setting not apply
         select.first.click()
     lab.wait_kernel_connected()
+    # Clear the stored outputs first, so that every execution number seen later is fresh.
+    page.locator(".lm-MenuBar-itemLabel", has_text="Edit").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Clear Outputs of All Cells").first.click()
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    # Done when every code cell has a number, or when nothing runs any more after an
+    # error (JupyterLab stops a Run All at the first exception).
     page.wait_for_function(
         "() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
-        " return ps.length > 0 && ps.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
+        " if (!ps.length || ps.some(p => p.textContent.includes('*'))) return false;"
+        " const err = document.querySelector('.jp-OutputArea-output"
+        "[data-mime-type=\"application/vnd.jupyter.stderr\"]');"
+        " return !!err || ps.every(p => /\\[\\d+\\]/.test(p.textContent)); }",
         timeout=NOTEBOOK_TIMEOUT_S * 1000, polling=500)
     page.locator(".jp-Notebook").first.click()
     page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
