@@ -44,6 +44,8 @@ import warnings
 
 import numpy as np
 
+from .linalg import adjugate
+
 NONDIFF = "nondiff"
 
 
@@ -501,20 +503,6 @@ def _solve_fn(vals, tans, kw):
     return x, np.linalg.solve(A, rhs)
 
 
-def _adjugate(A):
-    """adj(A) from the SVD A = U S Vᴴ: adj(A) = det(U) det(Vᴴ) V diag(∏_{j≠i} s_j) Uᴴ.
-
-    Valid for every A, singular or not (rank n−1 gives a rank-one adjugate)."""
-    U, s, Vh = np.linalg.svd(A)
-    n = s.shape[-1]
-    ones = np.ones(s.shape[:-1] + (1,))
-    left = np.concatenate([ones, np.cumprod(s[..., :-1], axis=-1)], axis=-1)
-    right = np.flip(np.concatenate([ones, np.cumprod(np.flip(s, -1)[..., :-1], axis=-1)],
-                                   axis=-1), -1)
-    c = (np.linalg.det(U) * np.linalg.det(Vh))[..., None, None]
-    return c * (_H(Vh) * (left * right)[..., None, :]) @ _H(U) if n else A
-
-
 def _det_fn(vals, tans, kw):
     # d det A = det(A) tr(A⁻¹ dA) = tr(adj(A) dA)   (adjugate form where A is singular)
     A, dA = vals[0], tans[0]
@@ -528,7 +516,7 @@ def _det_fn(vals, tans, kw):
         d = (-1.0) ** parity * np.prod(u)
         au = np.abs(u)
         if au.size and au.min() <= A.shape[0] * np.finfo(float).eps * au.max():
-            return d, np.sum(_T(_adjugate(A)) * dA)  # tr(adj(A) dA) = Σ adj(A)ᵀ ∘ dA
+            return d, np.sum(_T(adjugate(A)) * dA)  # tr(adj(A) dA) = Σ adj(A)ᵀ ∘ dA
         return d, d * np.sum(_T(_lu_inverse((lu, piv))) * dA)   # tr(A⁻¹dA) = Σ A⁻ᵀ ∘ dA
     d = np.linalg.det(A)
     return d, d * _tr(np.linalg.solve(A, dA))

@@ -116,3 +116,28 @@ def kron_apply(A, B, C):
             f"got {C.shape}"
         )
     return vec(B @ C @ A.T)
+
+
+def adjugate(A):
+    """adj(A), the transpose of the cofactor matrix: A adj(A) = det(A) I, for every square A.
+
+    From the SVD A = U diag(s) Vᴴ: adj is multiplicative, adj(Q) = det(Q) Qᴴ for unitary Q
+    and adj(diag s) = diag(∏_{j≠i} s_j), so adj(A) = det(U) det(Vᴴ) V diag(∏_{j≠i} s_j) Uᴴ.
+    No A⁻¹ is formed, so it is right also for singular A (rank n−1 gives a rank-one
+    adjugate, where det(A)A⁻¹ would be 0·∞). This is what d det A = tr(adj(A) dA) needs.
+    Batched over leading axes::
+
+        >>> import numpy as np
+        >>> adjugate(np.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
+        array([[ 4., -2.],
+               [-2.,  1.]])
+    """
+    A = np.asarray(A)
+    U, s, Vh = np.linalg.svd(A)
+    ones = np.ones(s.shape[:-1] + (1,))
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    phase = np.linalg.det(U) * np.linalg.det(Vh)
+    adj_s = before * after * phase[..., None]
+    return (np.conj(np.swapaxes(Vh, -1, -2)) * adj_s[..., None, :]) @ np.conj(
+        np.swapaxes(U, -1, -2))

@@ -45,6 +45,7 @@ import numpy as np
 
 from . import forward as _forward
 from ._core import Tracer
+from .linalg import adjugate
 
 la = np.linalg
 RULES: dict = {}
@@ -672,20 +673,9 @@ defjoint(la.solve, _solve_vjp)
 
 
 def cofactor(A):
-    """The cofactor matrix C = adj(A)ᵀ, the gradient of det A — computed from the SVD
-    A = U diag(s) Vᴴ without A⁻¹, so it is right also when A is singular.
-
-    adj is multiplicative, adj(Q) = det(Q) Qᴴ for unitary Q, and adj(diag s) = diag(Πⱼ≠ᵢ sⱼ),
-    so adj(A) = det(U) det(Vᴴ) V diag(Πⱼ≠ᵢ sⱼ) Uᴴ.  For rank n−1 exactly one product is
-    nonzero and C = det(U)det(Vᴴ)·(Πⱼ<ₙ sⱼ)·conj(uₙ) conj(vₙ)ᵀ, where det(A)A⁻ᵀ would be 0·∞.
-    """
-    U, s, Vh = la.svd(A)
-    ones = np.ones(s.shape[:-1] + (1,))
-    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
-    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    phase = la.det(U) * la.det(Vh)
-    adj_s = (before * after) * phase[..., None]
-    return (np.conj(U) * adj_s[..., None, :]) @ np.conj(Vh)
+    """The cofactor matrix C = adj(A)ᵀ, the gradient of det A — from the SVD
+    (:func:`mcutils.linalg.adjugate`), so it is right also when A is singular."""
+    return _mT(adjugate(A))
 
 
 def _det_vjp(g, d, A):

@@ -319,7 +319,7 @@ def test_stencil_errors():
 
 
 # ---------------------------------------------------------------- docstrings and the figure
-@pytest.mark.parametrize("name", ["fd", "checks", "linalg"])
+@pytest.mark.parametrize("name", ["fd", "checks", "linalg", "transforms", "grading", "reverse"])
 def test_docstring_examples_run(name):
     import doctest
     import importlib

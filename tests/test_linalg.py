@@ -90,3 +90,19 @@ def test_vec_and_unvec_let_ad_through_for_the_jacobian_of_x_squared():
     expected = np.kron(np.eye(3), M) + np.kron(M.T, np.eye(3))
     for mode in ("forward", "reverse"):
         assert mc.relerr(mc.jacobian(square, mc.vec(M), mode=mode), expected) < 1e-15
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (3, 5, 5)])
+def test_adjugate_is_det_times_inverse_and_survives_singular_matrices(shape):
+    from mcutils.linalg import adjugate
+
+    rng = np.random.default_rng(sum(shape))
+    A = rng.standard_normal(shape)
+    eye = np.broadcast_to(np.eye(shape[-1]), shape)
+    assert mc.relerr(A @ adjugate(A), np.linalg.det(A)[..., None, None] * eye) < 1e-13
+    if shape[-1] > 1:  # rank n−1: A adj(A) = 0 and adj(A) has rank one, not 0·∞
+        S = A.copy()
+        S[..., -1, :] = S[..., 0, :]
+        adj = adjugate(S)
+        assert np.abs(S @ adj).max() < 1e-12
+        assert (np.linalg.matrix_rank(adj) == 1).all()
