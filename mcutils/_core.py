@@ -47,6 +47,88 @@ class Tracer:
     __array_priority__ = 1000.0
     _level: int
 
+    # ndarray-style methods and properties: each is the NumPy function of the same name, so
+    # it goes through the tracer's __array_function__/__array_ufunc__ like any other call.
+    T = property(lambda self: np.transpose(self))
+    mT = property(lambda self: np.swapaxes(self, -1, -2))
+    real = property(lambda self: np.real(self))
+    imag = property(lambda self: np.imag(self))
+
+    def conj(self):
+        return np.conj(self)
+
+    conjugate = conj
+
+    def reshape(self, *shape, **kwargs):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, **kwargs)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis)
+
+    def sum(self, *args, **kwargs):
+        return np.sum(self, *args, **kwargs)
+
+    def mean(self, *args, **kwargs):
+        return np.mean(self, *args, **kwargs)
+
+    def prod(self, *args, **kwargs):
+        return np.prod(self, *args, **kwargs)
+
+    def max(self, *args, **kwargs):
+        return np.max(self, *args, **kwargs)
+
+    def min(self, *args, **kwargs):
+        return np.min(self, *args, **kwargs)
+
+    def cumsum(self, *args, **kwargs):
+        return np.cumsum(self, *args, **kwargs)
+
+    def var(self, *args, **kwargs):
+        return np.var(self, *args, **kwargs)
+
+    def std(self, *args, **kwargs):
+        return np.std(self, *args, **kwargs)
+
+    def clip(self, lo=None, hi=None):
+        return np.clip(self, lo, hi)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return np.trace(self, offset, axis1, axis2)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    # index-valued and boolean methods look at the value only (they have no derivative)
+    def argmax(self, *args, **kwargs):
+        return np.argmax(self.value, *args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        return np.argmin(self.value, *args, **kwargs)
+
+    def any(self, *args, **kwargs):
+        return np.any(self.value, *args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return np.all(self.value, *args, **kwargs)
+
 
 def iter_tracers(obj):
     """Yield every Tracer inside ``obj``, looking into tuples, lists and dicts."""

@@ -474,77 +474,7 @@ class Dual(Tracer):
 
     __hash__ = None
 
-    # ── ndarray-style methods ──
-    @property
-    def T(self):
-        return np.transpose(self)
-
-    @property
-    def mT(self):
-        return np.swapaxes(self, -1, -2)
-
-    @property
-    def real(self):
-        return np.real(self)
-
-    @property
-    def imag(self):
-        return np.imag(self)
-
-    def conj(self):
-        return np.conj(self)
-
-    conjugate = conj
-
-    def sum(self, *a, **k):
-        return np.sum(self, *a, **k)
-
-    def mean(self, *a, **k):
-        return np.mean(self, *a, **k)
-
-    def prod(self, *a, **k):
-        return np.prod(self, *a, **k)
-
-    def max(self, *a, **k):
-        return np.max(self, *a, **k)
-
-    def min(self, *a, **k):
-        return np.min(self, *a, **k)
-
-    def cumsum(self, *a, **k):
-        return np.cumsum(self, *a, **k)
-
-    def trace(self, *a, **k):
-        return np.trace(self, *a, **k)
-
-    def diagonal(self, *a, **k):
-        return np.diagonal(self, *a, **k)
-
-    def dot(self, o):
-        return np.dot(self, o)
-
-    def reshape(self, *shape, **k):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, **k)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def ravel(self):
-        return np.ravel(self)
-
-    def flatten(self):
-        return np.ravel(self).copy()
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis)
-
+    # ndarray-style methods (T, sum, reshape, ...) come from Tracer in _core.py
     def copy(self):
         return _new(np.copy(self.value), np.copy(self.tangent), self._level)
 
@@ -552,15 +482,6 @@ class Dual(Tracer):
         return _new(self.value.astype(dtype, **k) if hasattr(self.value, "astype")
                     else np.asarray(self.value).astype(dtype, **k)[()],
                     self.tangent, self._level)
-
-    def clip(self, lo=None, hi=None):
-        return np.clip(self, lo, hi)
-
-    def argmax(self, *a, **k):
-        return np.argmax(self.value, *a, **k)
-
-    def argmin(self, *a, **k):
-        return np.argmin(self.value, *a, **k)
 
 
 def _binop(ufunc, a, b):
