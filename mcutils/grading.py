@@ -378,3 +378,72 @@ def check_property(problem, answer, prop, description, hint="", shape=None):
             return Verdict(problem, PASS, f"{description}{detail}")
         return Verdict(problem, FAIL, _with_hint(f"not yet: {description}{detail}", hint))
     return _guarded(problem, run, hint)
+
+
+def check_rule(problem, f, *args, hint="", **options):
+    """Do the student's rules of the :func:`mcutils.primitive` ``f`` hold at ``args``?
+
+    Each rule the student registered (``f.defjvp``/``f.defvjp``) is first called once on
+    copies of its inputs (a stub rule means "not answered yet", a rule returning None or an
+    array of the wrong shape is named), then :func:`mcutils.check_rule` compares it with
+    finite differences, and the two rules with each other (the dot-product test)."""
+    def run():
+        if not (f.jvp_rules or f.vjp_rules):
+            raise _Unanswered
+        vals = [np.asarray(a, dtype=float) for a in args]
+        y = np.asarray(f(*(_copy(v) for v in vals)))
+        for k, rule in sorted(f.jvp_rules.items()):
+            _numeric(_call(rule, np.ones_like(vals[k]), y, *vals), "your jvp rule's output",
+                     shape=y.shape)
+        for k, rule in sorted(f.vjp_rules.items()):
+            _numeric(_call(rule, np.ones_like(y), y, *vals), "your vjp rule's output",
+                     shape=vals[k].shape)
+        result = checks.check_rule(f, *vals, **options)
+        if result.ok:
+            return Verdict(problem, PASS, f"the rules of {f.__name__} agree with finite "
+                                          f"differences and with each other (relerr "
+                                          f"{result.relerr:.1e})")
+        failed = [p.what for p in result.parts if not p.ok]
+        return Verdict(problem, FAIL, _with_hint(
+            f"not yet: {'; '.join(failed)} failed (relerr {result.relerr:.1e} > "
+            f"{result.rtol:g})", hint))
+
+    def guarded_rules():  # the rules are the student's code: their exceptions are theirs
+        wrapped = {}
+        for table in (f.jvp_rules, f.vjp_rules):
+            for k, rule in list(table.items()):
+                wrapped[(id(table), k)] = rule
+
+                def safe(*a, _rule=rule):
+                    try:
+                        return _rule(*a)
+                    except NotImplementedError:
+                        raise _Unanswered from None
+                    except (_Unanswered, _Wrong, _StudentError):
+                        raise
+                    except Exception as exc:
+                        raise _StudentError(exc) from exc
+
+                table[k] = safe
+        try:
+            return _guarded(problem, run, hint)
+        finally:
+            for table in (f.jvp_rules, f.vjp_rules):
+                for k in list(table):
+                    table[k] = wrapped[(id(table), k)]
+    return guarded_rules()
+
+
+def kronecker_rank(L, m, n, tol=1e-10):
+    """The fewest terms r with L(X) = Σₖ Mₖ X Nₖᵀ for a linear operator L on m×n matrices.
+
+    Used by a check that must bound a student's count without printing it."""
+    cols = []
+    for k in range(m * n):
+        E = np.zeros((m, n))
+        E[k % m, k // m] = 1.0  # column-major: vec(E) is the k-th unit vector
+        cols.append(np.asarray(L(E)).reshape(-1, order="F"))
+    Lmat = np.column_stack(cols)
+    R = Lmat.reshape(n, m, n, m).transpose(0, 2, 1, 3).reshape(n * n, m * m)
+    s = np.linalg.svd(R, compute_uv=False)
+    return int(np.sum(s > tol * s[0])) if s.size and s[0] > 0 else 0

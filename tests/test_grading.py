@@ -197,3 +197,41 @@ def test_check_close_and_property():
     bad = grading.check_property("6", np.triu(np.ones((2, 2))), lambda M: np.allclose(M, M.T),
                                  "the answer is symmetric", hint="use A + Aᵀ")
     assert repr(bad) == "✗ 6: not yet: the answer is symmetric. Hint: use A + Aᵀ"
+
+
+def test_check_rule_verdicts():
+    import mcutils as mc
+
+    def fresh():
+        return mc.primitive(lambda x: np.sin(x) * x)
+
+    good = fresh()
+    good.defjvp(lambda dx, y, x: (np.cos(x) * x + np.sin(x)) * dx)
+    good.defvjp(lambda g, y, x: (np.cos(x) * x + np.sin(x)) * g)
+    assert grading.check_rule("8", good, x0).status == "pass"
+    stubbed = fresh()
+    stubbed.defvjp(stub)
+    assert repr(grading.check_rule("8", stubbed, x0)) == "… 8: not answered yet"
+    assert grading.check_rule("8", fresh(), x0).status == "unanswered"
+    transposed = fresh()
+    transposed.defvjp(lambda g, y, x: np.cos(x) * g)  # drops a term
+    v = grading.check_rule("8", transposed, x0, hint="which term?")
+    assert v.status == "fail" and "vjp of argument 0 vs finite differences" in v.message
+    forgot = fresh()
+    forgot.defjvp(lambda dx, y, x: None)
+    assert grading.check_rule("8", forgot, x0).message.endswith("is a `return` missing?")
+    raising = fresh()
+    raising.defvjp(lambda g, y, x: g @ np.ones((2, 2)))
+    v = grading.check_rule("8", raising, x0)
+    assert v.message.startswith("your code raised ValueError")
+    assert raising.vjp_rules[0].__name__ == "<lambda>"  # the student's rule is put back
+
+
+def test_kronecker_rank():
+    B = rng.standard_normal((3, 3))
+    C = rng.standard_normal((2, 2))
+    D = np.outer(rng.standard_normal(2), rng.standard_normal(3))
+    assert grading.kronecker_rank(lambda X: C @ X @ B.T, 2, 3) == 1
+    assert grading.kronecker_rank(lambda X: C @ X @ B.T + X, 2, 3) == 2
+    assert grading.kronecker_rank(lambda X: D * X, 2, 3) == 1
+    assert grading.kronecker_rank(lambda X: X.T, 3, 3) == 9
