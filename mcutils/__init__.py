@@ -8,16 +8,18 @@ Everything a lecture needs more than once lives here:
   :func:`kron_apply`);
 * forward-mode AD with dual numbers (:class:`Dual`, :func:`derivative`, :func:`jvp`);
 * reverse-mode AD on a tape (:func:`grad`, :func:`value_and_grad`, :func:`vjp`);
-* derived operators built from those two (:func:`jacobian`, :func:`hessian`, :func:`hvp`).
+* derived operators built from those two (:func:`jacobian`, :func:`hessian`, :func:`hvp`);
+* rules you write yourself (:func:`primitive`, ``defjvp``/``defvjp``, :func:`check_rule`).
 
 ``import mcutils`` needs only NumPy (SciPy is imported where a rule needs it); it never
 imports JAX, matplotlib or Jupyter.
 """
 
 from . import fd
-from .checks import CheckResult, check_gradient, check_jvp, relerr
+from .checks import CheckResult, check_gradient, check_jvp, check_rule, relerr
 from .forward import Dual, derivative, expm, jvp
 from .linalg import commutation_matrix, kron_apply, unvec, vec
+from .primitive import Primitive, primitive
 from .reverse import grad, value_and_grad, vjp
 from .transforms import hessian, hvp, jacobian
 
@@ -31,7 +33,8 @@ def plot_fd_error(*args, **kwargs):
 
 
 __all__ = [
-    "CheckResult", "Dual", "check_gradient", "check_jvp", "commutation_matrix",
+    "CheckResult", "Dual", "Primitive", "check_gradient", "check_jvp", "check_rule",
+    "commutation_matrix", "primitive",
     "derivative", "expm", "fd", "grad", "hessian", "hvp", "jacobian", "jvp",
     "kron_apply", "plot_fd_error", "relerr", "unvec", "value_and_grad", "vec", "vjp",
 ]

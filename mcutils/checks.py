@@ -27,7 +27,7 @@ import numpy as np
 from . import fd
 from ._core import as_float_array
 
-__all__ = ["CheckResult", "check_gradient", "check_jvp", "relerr"]
+__all__ = ["CheckResult", "check_gradient", "check_jvp", "check_rule", "relerr"]
 
 
 def relerr(a, b):
@@ -60,7 +60,9 @@ class CheckResult:
     Prints as ``CheckResult(ok=True, relerr=3.2e-10, method='richardson')``, is truthy
     exactly when ``ok``, and :meth:`assert_ok` turns a failure into an AssertionError
     that shows the numbers and shapes.  ``claimed`` and ``numeric`` hold what was
-    compared (stacked over the directions).
+    compared (stacked over the directions).  A check made of several comparisons
+    (:func:`check_rule`) lists them in ``parts``, one CheckResult each, prints one line
+    per part, and is ok when every part is.
     """
 
     ok: bool
@@ -74,9 +76,18 @@ class CheckResult:
     x_shape: tuple = ()
     y_shape: tuple = ()
     how: str = ""
+    parts: tuple = ()
 
     def __repr__(self):
-        return f"CheckResult(ok={self.ok}, relerr={self.relerr:.2g}, method={self.method!r})"
+        head = f"CheckResult(ok={self.ok}, relerr={self.relerr:.2g}, method={self.method!r})"
+        if not self.parts:
+            return head
+        width = max(len(p.what) for p in self.parts)
+        lines = [f"{head}, {self.what}:"]
+        for p in self.parts:
+            lines.append(f"  {p.what:<{width}}  {'ok' if p.ok else 'FAILED':<6}  "
+                         f"relerr {p.relerr:.2g}")
+        return "\n".join(lines)
 
     def __bool__(self):
         return bool(self.ok)
@@ -85,6 +96,16 @@ class CheckResult:
         """Return self if the check passed, else raise AssertionError with the details."""
         if self.ok:
             return self
+        if self.parts:
+            failed = [p for p in self.parts if not p.ok]
+            msgs = []
+            for p in failed:
+                try:
+                    p.assert_ok()
+                except AssertionError as e:
+                    msgs.append(str(e))
+            raise AssertionError(f"{self.what}: {len(failed)} of {len(self.parts)} "
+                                 "comparisons failed\n" + "\n".join(msgs))
         lines = [
             f"{self.what} check failed: relerr = {self.relerr:.3g} > rtol = {self.rtol:g}"
             + (f" (and |error| > atol = {self.atol:g})" if self.atol else ""),
@@ -249,3 +270,159 @@ def check_gradient(f, grad, x, *, rtol=1e-6, atol=0.0, method="richardson", h=No
         numeric.append(fd._directional(f_scalar, x, d, h, method))
     return _result("gradient", np.array(claimed), np.array(numeric), method, rtol, atol,
                    x, y, how)
+
+
+def _rule_output(a, shape, message, unbroadcast=False):
+    """A rule's result as an array of ``shape``.  A smaller shape that broadcasts is
+    broadcast (as the forward engine does); with ``unbroadcast`` (a cotangent) a larger
+    one is summed down (as the reverse engine does); anything else raises
+    ValueError(message)."""
+    a = np.asarray(a)
+    if a.shape == shape:
+        return a
+    if a.size == 1 and int(np.prod(shape)) == 1:
+        return a.reshape(shape)
+    try:
+        if np.broadcast_shapes(a.shape, shape) == shape:
+            return np.broadcast_to(a, shape)
+    except ValueError:
+        pass
+    if not unbroadcast:
+        raise ValueError(message.format(got=a.shape, want=shape))
+    try:
+        if np.broadcast_shapes(a.shape, shape) == a.shape:
+            from .reverse import unbroadcast
+
+            return np.asarray(unbroadcast(a, shape))
+    except ValueError:
+        pass
+    raise ValueError(message.format(got=a.shape, want=shape))
+
+
+def check_rule(f, *args, argnums=None, rtol=1e-6, atol=0.0, method="richardson", h=None,
+               seed=0, ndirs=2):
+    """Check the rules of an :func:`mcutils.primitive` ``f`` at ``args``.
+
+    For each argument k with a rule (or those in ``argnums``), along ``ndirs`` random
+    directions drawn with ``seed``:
+
+    * the jvp rule ``jvp(dx, y, *args)`` against the finite-difference f'(x)[dx];
+    * the vjp rule ``vjp(g, y, *args)`` (random cotangent g) against finite differences of
+      x ↦ ⟨g, f(x)⟩: ⟨x̄, dx⟩ must equal d⟨g, f⟩[dx];
+    * if both exist, the two against each other — the dot-product test
+      ⟨g, f'(x)[dx]⟩ = ⟨f'(x)ᵀ[g], dx⟩, which catches a pair of rules that disagree
+      (a transposed factor, a conjugate) even where finite differences are inaccurate.
+
+    (⟨a, b⟩ = Re Σ a·b, the package's internal pairing; for real arrays the ordinary dot
+    product.)  Returns a :class:`CheckResult` with one part per comparison: truthy when
+    every part passes (relerr ≤ ``rtol`` or |error| ≤ ``atol``), printed one line per
+    part.  A rule wrong by a relative 1e-4 fails with the default ``rtol=1e-6``::
+
+        >>> import numpy as np, mcutils as mc
+        >>> @mc.primitive
+        ... def square(x):
+        ...     return x ** 2
+        >>> _ = square.defjvp(lambda dx, y, x: 2 * x * dx)
+        >>> _ = square.defvjp(lambda g, y, x: 2 * x * g * (1 + 1e-4))     # slightly wrong
+        >>> r = mc.check_rule(square, np.array([1.0, -2.0, 0.5]))
+        >>> print(r)  # doctest: +ELLIPSIS
+        CheckResult(ok=False, relerr=0.0001, method='richardson'), rules of square:
+          jvp of argument 0 vs finite differences    ok      relerr ...
+          vjp of argument 0 vs finite differences    FAILED  relerr 0.0001
+          jvp vs vjp (dot-product test), argument 0  FAILED  relerr 0.0001
+
+    ``r.assert_ok()`` raises an AssertionError with the numbers of every failed part.
+    """
+    from .primitive import Primitive
+
+    if not isinstance(f, Primitive):
+        raise TypeError("mc.check_rule checks the rules of an mc.primitive (got "
+                        f"{type(f).__name__}); for a derivative you computed yourself use "
+                        "mc.check_jvp or mc.check_gradient")
+    fd._check_method(method)
+    name = f.__name__
+    if argnums is None:
+        argnums = sorted(set(f.jvp_rules) | set(f.vjp_rules))
+        if not argnums:
+            raise ValueError(f"{name} has no rules to check yet; define them with "
+                             f"{name}.defjvp(lambda dx, y, *args: ...) and "
+                             f"{name}.defvjp(lambda g, y, *args: ...)")
+    elif isinstance(argnums, (int, np.integer)):
+        argnums = [int(argnums)]
+    args = list(args)
+    for k in argnums:
+        if not 0 <= k < len(args):
+            raise ValueError(f"argnum {k} is out of range: {len(args)} argument(s) given")
+        if k not in f.jvp_rules and k not in f.vjp_rules:
+            raise ValueError(f"{name} has no rule for argument {k}; define one with "
+                             f"{name}.defjvp(..., argnum={k}) or {name}.defvjp(..., "
+                             f"argnum={k})")
+        args[k] = as_float_array(args[k], f"argument {k}")
+    y = fd._evaluate(lambda _: f.fun(*args), 0.0, 0.0, f"{name}(*args)")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in argnums:
+        xk = args[k]
+
+        def fk(z, k=k):
+            a = list(args)
+            a[k] = z
+            return f.fun(*a)
+
+        def with_k(z, k=k):
+            a = list(args)
+            a[k] = z
+            return a
+
+        label = f"argument {k}"
+        jvp, vjp = f.jvp_rules.get(k), f.vjp_rules.get(k)
+
+        def jvp_of(z, d, jvp=jvp, with_k=with_k, k=k):
+            return _rule_output(jvp(d, y, *with_k(z)), y.shape,
+                                f"the jvp rule of {name} (argument {k}) returned shape "
+                                "{got}; f'(x)[dx] has the shape of the output, {want}")
+
+        def vjp_of(g, vjp=vjp, k=k, xk=xk):
+            return _rule_output(vjp(g, y, *args), xk.shape,
+                                f"the vjp rule of {name} (argument {k}) returned shape "
+                                "{got}; the cotangent of argument " + str(k) +
+                                " has its shape, {want}", unbroadcast=True)
+
+        if jvp is not None:
+            r = check_jvp(fk, jvp_of, xk, rtol=rtol, atol=atol, method=method, h=h,
+                          seed=seed, ndirs=ndirs)
+            r.what = f"jvp of {label} vs finite differences"
+            parts.append(r)
+        gs = []
+        for _ in range(ndirs):
+            g = rng.standard_normal(y.shape)
+            if np.iscomplexobj(y):
+                g = g + 1j * rng.standard_normal(y.shape)
+            gs.append(g)
+        if vjp is not None:
+            claimed, numeric = [], []
+            for g, d in zip(gs, _directions(xk, seed + 1, ndirs), strict=True):
+                xbar = vjp_of(g)
+                claimed.append(np.real(np.sum(xbar * d)))
+                phi = lambda z, g=g: np.real(np.sum(g * np.asarray(fk(z))))
+                numeric.append(fd._directional(phi, xk, d, h, method))
+            r = _result("vjp", np.array(claimed), np.array(numeric), method, rtol, atol,
+                        xk, y, f"⟨x̄, dx⟩ against finite differences of ⟨g, f(x)⟩ along "
+                        f"{ndirs} random (g, dx), seed {seed}")
+            r.what = f"vjp of {label} vs finite differences"
+            parts.append(r)
+        if jvp is not None and vjp is not None:
+            lhs, rhs = [], []
+            for g, d in zip(gs, _directions(xk, seed + 2, ndirs), strict=True):
+                lhs.append(np.real(np.sum(vjp_of(g) * d)))
+                rhs.append(np.real(np.sum(g * jvp_of(xk, d))))
+            r = _result("dot-product", np.array(lhs), np.array(rhs), "dot-product", rtol,
+                        atol, xk, y, "⟨f'(x)ᵀ[g], dx⟩ from the vjp against ⟨g, f'(x)[dx]⟩ "
+                        f"from the jvp, {ndirs} random (g, dx)")
+            r.what = f"jvp vs vjp (dot-product test), {label}"
+            parts.append(r)
+    errs = [p.relerr for p in parts]
+    worst = float("nan") if any(np.isnan(errs)) else max(errs)
+    return CheckResult(ok=all(p.ok for p in parts), relerr=worst, method=method, rtol=rtol,
+                       atol=atol, what=f"rules of {name}", x_shape=args[argnums[0]].shape,
+                       y_shape=y.shape, how="", parts=tuple(parts))

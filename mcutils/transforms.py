@@ -11,14 +11,41 @@ never forms the n×n matrix.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._core import as_float_array
+from ._core import Tracer, as_float_array
 from .forward import jvp
 from .reverse import grad, vjp
 
+_CURRY = object()   # jacobian(f) without x: the function x ↦ J(x)
 
-def jacobian(f, x, mode="forward"):
+
+def _shape(v):
+    return v.shape if isinstance(v, Tracer) else np.shape(v)
+
+
+def _dtype(v):
+    while isinstance(v, Tracer):
+        v = v.value
+    return np.result_type(v)
+
+
+def _arr(v):
+    """A plain value as an ndarray; a tracer (an outer derivative in progress) unchanged."""
+    return v if isinstance(v, Tracer) else np.asarray(v)
+
+
+def _jacobian_fn(f, mode):
+    @functools.wraps(f)
+    def jacobian_of_f(x):
+        return jacobian(f, x, mode=mode)
+
+    return jacobian_of_f
+
+
+def jacobian(f, x=_CURRY, mode="forward"):
     """Jacobian of ``f`` at ``x`` as an array of shape ``f(x).shape + x.shape``.
 
     ``mode="forward"`` costs one jvp per input entry, ``mode="reverse"`` one vjp per
@@ -29,46 +56,70 @@ def jacobian(f, x, mode="forward"):
         array([[2., 0.],
                [0., 4.]])
 
+    Without ``x``, ``jacobian(f)`` is the function x ↦ J(x).  It is built from jvp/vjp
+    and NumPy operations only, so it can be differentiated and nested like any other code:
+    ``mc.jacobian(mc.jacobian(f))(x)`` is the second-derivative tensor of a vector
+    function (shape ``f(x).shape + x.shape + x.shape``), and ``mc.grad`` of a function
+    that calls ``mc.jacobian`` inside works::
+
+        >>> f = lambda x: np.stack([x[0] * x[1], x[1] ** 3])
+        >>> mc.jacobian(mc.jacobian(f))(np.array([1.0, 2.0]))[1]     # ∂²(x₁³)
+        array([[ 0.,  0.],
+               [ 0., 12.]])
+        >>> mc.grad(lambda x: np.trace(mc.jacobian(f, x)))(np.array([1.0, 2.0]))  # ∇(x₁ + 3x₁²)
+        array([ 0., 13.])
+
     Complex numbers.  For complex ``x`` the Jacobian is the complex matrix f'(x) of a
     *holomorphic* ``f`` (dy = J dx); for a real-valued ``f`` of complex ``x`` the reverse
     mode returns the gradient convention instead (∂f/∂Re x + i ∂f/∂Im x, as ``mc.grad``).
     For real ``x`` and complex ``y``, J = ∂y/∂x is complex and both modes agree.
     """
+    if mode not in ("forward", "reverse"):
+        raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
+    if x is _CURRY:
+        return _jacobian_fn(f, mode)
     x = as_float_array(x)
+    xshape, xsize = np.shape(x) if not isinstance(x, Tracer) else x.shape, x.size
+    xdtype = x.dtype
     if mode == "forward":
         y = None
         cols = []
-        for k in range(x.size):
-            e = np.zeros(x.size, dtype=x.dtype)
+        for k in range(xsize):
+            e = np.zeros(xsize, dtype=xdtype)
             e[k] = 1
-            y, dy = jvp(f, x, e.reshape(x.shape))
-            cols.append(np.asarray(dy))
+            y, dy = jvp(f, x, e.reshape(xshape))
+            cols.append(dy)             # a tangent has the shape of y (jvp sees to it)
         if y is None:  # empty input
-            y = np.asarray(f(x))
-            return np.zeros(y.shape + x.shape, dtype=np.result_type(y, x))
-        y = np.asarray(y)
-        J = np.stack([np.broadcast_to(c, y.shape) for c in cols], axis=-1)
-        return J.reshape(y.shape + x.shape)
-    if mode == "reverse":
-        y, pullback = vjp(f, x)
-        y = np.asarray(y)
-        real_x, real_y = not np.iscomplexobj(x), not np.iscomplexobj(y)
-        rows = []
-        for k in range(y.size):
-            e = np.zeros(y.size, dtype=y.dtype)
-            e[k] = 1
-            e = e.reshape(y.shape)
-            row = np.asarray(pullback(e))          # x̄ = Jᴴ e_k (Re⟨·,·⟩ convention)
-            if real_x and not real_y:
-                # x̄ = Re(Jᴴ ȳ) loses Im J_k; a second pullback with ȳ = i e_k recovers it
-                row = row + 1j * np.asarray(pullback(1j * e))
-            elif not real_x and not real_y:
-                row = np.conj(row)                 # holomorphic f: row k of J = conj(Jᴴ e_k)
-            rows.append(row)
-        if not rows:
-            return np.zeros(y.shape + x.shape, dtype=np.result_type(y, x))
-        return np.stack(rows, axis=0).reshape(y.shape + x.shape)
-    raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
+            y = _arr(f(x))
+            return np.zeros(np.shape(y) + xshape, dtype=np.result_type(_dtype(y), xdtype))
+        yshape = _shape(y)
+        if any(isinstance(c, Tracer) for c in cols):
+            J = np.stack([c if _shape(c) == yshape else c + np.zeros(yshape) for c in cols],
+                         axis=-1)
+        else:
+            J = np.stack([np.broadcast_to(c, yshape) for c in cols], axis=-1)
+        return np.reshape(J, yshape + xshape)
+    y, pullback = vjp(f, x)
+    y = _arr(y)
+    yshape, ysize, ydtype = _shape(y), int(np.prod(_shape(y))), _dtype(y)
+    real_x, real_y = np.dtype(xdtype).kind != "c", np.dtype(ydtype).kind != "c"
+    rows = []
+    for k in range(ysize):
+        e = np.zeros(ysize, dtype=ydtype)
+        e[k] = 1
+        e = e.reshape(yshape)
+        row = pullback(e)                  # x̄ = Jᴴ e_k (Re⟨·,·⟩ convention)
+        if real_x and not real_y:
+            # x̄ = Re(Jᴴ ȳ) loses Im J_k; a second pullback with ȳ = i e_k recovers it
+            row = row + 1j * pullback(1j * e)
+        elif not real_x and not real_y:
+            row = np.conj(row)             # holomorphic f: row k of J = conj(Jᴴ e_k)
+        rows.append(row)
+    if not rows:
+        return np.zeros(yshape + xshape, dtype=np.result_type(ydtype, xdtype))
+    if not any(isinstance(r, Tracer) for r in rows):
+        rows = [np.asarray(r) for r in rows]
+    return np.reshape(np.stack(rows, axis=0), yshape + xshape)
 
 
 def hessian(f, x):

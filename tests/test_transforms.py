@@ -113,3 +113,84 @@ def test_hvp_equals_hessian_times_vector(name):
     v = rng.standard_normal(x.shape)
     H = mc.hessian(f, x).reshape(x.size, x.size)
     assert mc.relerr(mc.hvp(f, x, v), (H @ v.ravel()).reshape(x.shape)) < 1e-12
+
+
+# ---------------------------------------------------------------- jacobian composes
+def _vec_f(x):
+    return np.stack([x[0] ** 2 * x[1], np.sin(x[1]) * x[2], np.exp(x[0] * x[2]), x[2] ** 3])
+
+
+def _vec_J(x):
+    """The Jacobian of _vec_f by hand (4×3)."""
+    e = np.exp(x[0] * x[2])
+    return np.array([[2 * x[0] * x[1], x[0] ** 2, 0.0],
+                     [0.0, np.cos(x[1]) * x[2], np.sin(x[1])],
+                     [x[2] * e, 0.0, x[0] * e],
+                     [0.0, 0.0, 3 * x[2] ** 2]])
+
+
+X3 = np.array([0.4, -1.3, 0.7])
+
+
+def test_hand_jacobian_is_right():
+    assert mc.relerr(_vec_J(X3), mc.fd.jacobian(_vec_f, X3, method="richardson")) < 1e-10
+
+
+@pytest.mark.parametrize("outer", ["forward", "reverse"])
+@pytest.mark.parametrize("inner", ["forward", "reverse"])
+def test_jacobian_of_jacobian_is_the_second_derivative_tensor(inner, outer):
+    T = mc.jacobian(mc.jacobian(_vec_f, mode=inner), mode=outer)(X3)
+    T_fd = mc.fd.jacobian(_vec_J, X3, method="richardson")        # ∂J_ij/∂x_k
+    assert T.shape == (4, 3, 3)
+    assert mc.relerr(T, T_fd) < 1e-9
+    assert np.allclose(T, np.swapaxes(T, 1, 2), rtol=1e-13, atol=0)  # each f_i has a Hessian
+    # the same with x passed explicitly, and against the Hessian of each component
+    T2 = mc.jacobian(lambda x: mc.jacobian(_vec_f, x, mode=inner), X3, mode=outer)
+    assert np.array_equal(T, T2)
+    assert mc.relerr(T[3], mc.hessian(lambda x: _vec_f(x)[3], X3)) < 1e-14
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_grad_through_jacobian_matches_finite_differences(mode):
+    W = rng.standard_normal((4, 3))                     # weights: no symmetry to hide behind
+    phi = lambda x: np.sum(W * mc.jacobian(_vec_f, x, mode=mode)) + np.trace(
+        mc.jacobian(_vec_f, x, mode=mode)[:3] @ W[:3])
+    phi_ref = lambda x: np.sum(W * _vec_J(x)) + np.trace(_vec_J(x)[:3] @ W[:3])
+    g = mc.grad(phi)(X3)
+    assert mc.relerr(g, mc.fd.gradient(phi_ref, X3, method="richardson")) < 1e-9
+    # forward mode through it too: the directional derivative of phi
+    v = rng.standard_normal(3)
+    assert mc.jvp(phi, X3, v)[1] == pytest.approx(
+        mc.fd.jvp(phi_ref, X3, v, method="richardson"), rel=1e-9)
+    # and a second derivative of something built on a Jacobian: ∇² log|det J| of a square f
+    sq = lambda x: _vec_f(x)[:3]
+    logdet = lambda x: np.linalg.slogdet(mc.jacobian(sq, x, mode=mode))[1]
+    logdet_ref = lambda x: np.linalg.slogdet(_vec_J(x)[:3])[1]
+    assert mc.relerr(mc.grad(logdet)(X3),
+                     mc.fd.gradient(logdet_ref, X3, method="richardson")) < 1e-8
+
+
+def test_jacobian_of_matrix_function_nested_and_curried():
+    M = rng.standard_normal((2, 2))
+    f = lambda X: X @ M @ X                              # d²f[dX, dY] = dX M dY + dY M dX
+    T = mc.jacobian(mc.jacobian(f))(M.T.copy())
+    assert T.shape == (2, 2, 2, 2, 2, 2)
+    dX, dY = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    second = np.einsum("ijklmn,kl,mn->ij", T, dX, dY)
+    assert mc.relerr(second, dX @ M @ dY + dY @ M @ dX) < 1e-14
+    Jf = mc.jacobian(np.sin, mode="reverse")
+    assert Jf.__name__ == "sin" and callable(Jf)
+    with pytest.raises(ValueError, match="mode must be 'forward' or 'reverse'"):
+        mc.jacobian(np.sin, mode="sideways")
+
+
+def test_third_derivative_through_hessian():
+    # f = (Σx³)(Σx): ∇²f = 6 s diag(x) + 3 (x² 1ᵀ + 1 x²ᵀ) with s = Σx, so the Laplacian
+    # tr ∇²f = 6 s² + 6 Σx² and its gradient is 12 s 1 + 12 x — a third derivative of f
+    f = lambda x: np.sum(x ** 3) * np.sum(x)
+    tr_hess = lambda x: 6 * np.sum(x) ** 2 + 6 * np.sum(x ** 2)
+    x = rng.standard_normal(3)
+    assert np.trace(mc.hessian(f, x)) == pytest.approx(tr_hess(x), rel=1e-13)
+    g = mc.grad(lambda x: np.trace(mc.hessian(f, x)))(x)
+    assert mc.relerr(g, mc.fd.gradient(tr_hess, x, method="richardson")) < 1e-10
+    assert mc.relerr(g, 12 * np.sum(x) + 12 * x) < 1e-13
