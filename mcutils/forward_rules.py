@@ -790,3 +790,88 @@ for _f in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.argmax,
            np.empty_like, np.full_like, np.result_type, np.round, np.around,
            np.searchsorted, np.lexsort):
     FUNCTION_RULES[_f] = NONDIFF
+
+
+# ═════════════════ rules added for issue 13 (functions that had no rule) ═════════════════
+# Each rule here has its reverse-mode twin in the section of the same name at the end of
+# mcutils/reverse_rules.py; tests/test_new_rules.py checks both against finite
+# differences (and against each other).  Where a function can be written as traced NumPy
+# code, the *same* Python function serves both tables (it is differentiated again for
+# second derivatives); the few frules below carry a formula with its derivation.
+
+def _fbase(v):
+    """The plain value inside any nesting of tracers."""
+    while hasattr(v, "_level"):
+        v = v.value
+    return v
+
+
+_EigResult = type(np.linalg.eig(np.eye(1)))
+
+
+def eig_gap_inverse(w, what="np.linalg.eig"):
+    """F[i, j] = 1/(w_j − w_i) for i ≠ j (0 on the diagonal), for eigenvalues ``w``.
+
+    Where two eigenvalues coincide (|w_i − w_j| ≤ 1000·eps·max|w|) the entry is set to 0
+    and a RuntimeWarning says so: there the eigenvalues are not differentiable (a
+    repeated eigenvalue of a non-normal matrix splits like √t) and the eigenvectors are
+    not determined, so only functions of the whole invariant subspace get a meaningful
+    derivative.  Shared by the forward and reverse rules of ``eig``.
+    """
+    wb = _fbase(w)
+    d = wb[..., None, :] - wb[..., :, None]
+    n = wb.shape[-1]
+    scale = np.max(np.abs(wb), axis=-1, keepdims=True)[..., None] + np.finfo(float).tiny
+    close = np.abs(d) <= 1e3 * np.finfo(float).eps * scale
+    eye = np.eye(n, dtype=bool)
+    if np.any(close & ~eye):
+        warnings.warn(
+            f"mcutils: differentiating {what} at a repeated eigenvalue: eigenvalues are not "
+            "differentiable there and eigenvectors are not unique; the coupling between the "
+            "repeated pair is set to 0 (right only for functions of their sum or of the "
+            "invariant subspace)", RuntimeWarning, stacklevel=5)
+    dd = w[..., None, :] - w[..., :, None] if hasattr(w, "_level") else d
+    return np.where(close, 0.0, 1.0 / np.where(close, 1.0, dd))
+
+
+def eig_largest(X):
+    """One-hot mask (plain bool) of the entry of largest modulus in each column of X —
+    where LAPACK's ``geev`` makes a complex eigenvector real (its phase convention)."""
+    a = np.abs(_fbase(X))
+    k = np.argmax(a, axis=-2)
+    return np.arange(a.shape[-2])[:, None] == k[..., None, :]
+
+
+def _eig_vector_gauge(X, D0):
+    """The eigenvector tangent in NumPy's normalisation.
+
+    NumPy (LAPACK ``geev``) returns eigenvectors of unit 2-norm; complex ones are turned
+    so that their entry of largest modulus is real.  Eigenvectors are only defined up to
+    such a scale, so the tangent ``D0 = X (F ∘ X⁻¹dA X)`` (which has xⱼᴴ-component 0 only
+    in the eigenvector basis) is corrected column by column: first
+    ``dxⱼ −= xⱼ Re(xⱼᴴ dxⱼ)`` keeps ‖xⱼ‖ = 1, then ``dxⱼ += iθⱼ xⱼ`` with
+    θⱼ = −Im(dx_kj)/x_kj keeps the largest entry x_kj real.  (Real eigenvectors of a
+    real matrix only need the first step; their sign is NumPy's and stays put.)
+    """
+    s = np.sum(np.conj(X) * D0, axis=-2) if _is_complex(X) else np.sum(X * D0, axis=-2)
+    D1 = D0 - X * np.real(s)[..., None, :]
+    if not _is_complex(X):
+        return D1
+    mask = eig_largest(X)
+    xk = np.real(np.sum(mask * X, axis=-2))
+    theta = -np.imag(np.sum(mask * D1, axis=-2)) / xk
+    return D1 + 1j * theta[..., None, :] * X
+
+
+def _eig_fn(vals, tans, kw):
+    # A X = X Λ:  with P = X⁻¹ dA X,  dλ = diag(P)  and  dX = X (F ∘ P), F_ij = 1/(λⱼ − λᵢ)
+    # (from dA X + A dX = dX Λ + X dΛ), then NumPy's normalisation (_eig_vector_gauge).
+    A, dA = vals[0], tans[0]
+    w, X = np.linalg.eig(A)
+    P = np.linalg.solve(X, dA @ X)
+    dw = _diag(P)
+    D0 = X @ (eig_gap_inverse(w) * P)
+    return _EigResult(w, X), (dw, _eig_vector_gauge(X, D0))
+
+
+FUNCTION_RULES[np.linalg.eig] = frule(_eig_fn)

@@ -984,3 +984,48 @@ def expm_vjp(g, E, A):
 # __array_function__, so registering it here makes mc.expm work on Boxes.
 defvjp(_forward.expm, expm_vjp)
 
+
+# ═════════════════ rules added for issue 13 (functions that had no rule) ═════════════════
+# Each rule here has its forward-mode twin in the section of the same name at the end of
+# mcutils/forward_rules.py; tests/test_new_rules.py checks both against finite
+# differences and against each other (⟨ȳ, f'(x)[dx]⟩ = ⟨f'(x)ᵀ[ȳ], dx⟩).  Where a function
+# can be written as traced NumPy code, the same Python function is registered in both
+# tables (``defcomposite`` here, ``compose`` there): it is then differentiable to any order.
+from . import forward_rules as _fr  # noqa: E402
+
+
+def _eig_vjp(g, ans, A):
+    # The forward rule (forward_rules._eig_fn) is the linear map
+    #   dA ↦ P = X⁻¹dA X ↦ (dλ = diag P,  D0 = X(F∘P) ↦ D1 = D0 − X Re(xᴴD0) ↦ D1 + iθX),
+    # θⱼ = −Im(D1[kⱼ, j])/x_kj.  Its transpose in the bilinear form Re Σ ȳ·dy, step by step
+    # from the end:  D̄1 = X̄ − i·e_k Im(Σᵢ X̄ᵢⱼXᵢⱼ)/x_kj,  D̄0 = D̄1 − conj(X) Re(Σᵢ D̄1ᵢⱼXᵢⱼ),
+    # P̄ = diag(λ̄) + F∘(XᵀD̄0),  Ā = X⁻ᵀ P̄ Xᵀ.
+    gw, gX = g
+    w, X = ans
+    if _is_zero(gw) and _is_zero(gX):
+        return np.zeros(_shape(A))
+    Pbar = 0.0
+    if not _is_zero(gX):
+        D1bar = gX
+        cplx = _iscomplex(X)
+        if cplx:
+            mask = _fr.eig_largest(X)
+            xk = np.real(np.sum(mask * X, axis=-2))
+            t = np.sum(gX * X, axis=-2)
+            D1bar = gX - 1j * mask * (np.imag(t) / xk)[..., None, :]
+        t1 = np.sum(D1bar * X, axis=-2)
+        D0bar = D1bar - (np.conj(X) if cplx else X) * np.real(t1)[..., None, :]
+        Pbar = _fr.eig_gap_inverse(w) * (_mT(X) @ D0bar)
+    else:
+        _fr.eig_gap_inverse(w)          # the same warning at a repeated eigenvalue
+    if not _is_zero(gw):
+        Pbar = Pbar + _diag_embed(gw)
+    return la.solve(_mT(X), Pbar @ _mT(X))
+
+
+def _eigvals_impl(A):
+    return la.eigvals(A), la.eig(A)
+
+
+defvjp(la.eig, _eig_vjp)
+defvjp(la.eigvals, lambda g, saved, A: _eig_vjp((g, None), saved, A), impl=_eigvals_impl)

@@ -1,0 +1,204 @@
+"""Rules added for issue 13 (functions that had no rule in one mode or both).
+
+Every function is checked in both modes against finite differences on seeded random,
+non-symmetric (and where it matters non-square) inputs; forward and reverse are checked
+against each other (⟨ȳ, f'(x)[dx]⟩ = ⟨f'(x)ᵀ[ȳ], dx⟩); and where the rule is written with
+traced NumPy, second derivatives (mc.hvp / mc.hessian) against finite differences of the
+gradient.  Keyword parameters are exercised next to positional ones.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import mcutils as mc
+
+la = np.linalg
+
+
+def rng_(seed):
+    return np.random.default_rng(seed)
+
+
+def _weights(y, seed):
+    """Fixed random weights shaped like y (complex where y is complex)."""
+    r = rng_(seed)
+    w = r.standard_normal(np.shape(y))
+    if np.iscomplexobj(y):
+        w = w + 1j * r.standard_normal(np.shape(y))
+    return w
+
+
+def _plain(y):
+    if isinstance(y, (list, tuple)):
+        return [_plain(v) for v in y]
+    return np.asarray(y)
+
+
+def scalarize(f, x, seed=0):
+    """s(x) = Σ Re(W·f(x)) + Σ Re(V·f(x)²): a real scalar that sees every output entry,
+    and whose Hessian is not zero even when f is linear (so second order tests the rule)."""
+    y0 = f(x)
+    pieces0 = list(y0) if isinstance(y0, (list, tuple)) else [y0]
+    W = [_weights(p, seed + 2 * i) for i, p in enumerate(pieces0)]
+    V = [_weights(p, seed + 2 * i + 1) for i, p in enumerate(pieces0)]
+
+    def s(x):
+        y = f(x)
+        pieces = list(y) if isinstance(y, (list, tuple)) else [y]
+        total = 0.0
+        for p, w, v in zip(pieces, W, V, strict=True):
+            total = total + np.sum(np.real(w * p)) + np.sum(np.real(v * p * p))
+        return total
+
+    return s
+
+
+def check_both(f, x, *, rtol=1e-6, second=True, seed=0, dx=None):
+    """Forward and reverse mode of ``f`` at ``x`` against finite differences and each other.
+
+    Returns the scalarized function, its gradient and the direction used."""
+    x = np.asarray(x)
+    r = rng_(seed + 100)
+    if dx is None:
+        dx = r.standard_normal(x.shape)
+        if np.iscomplexobj(x):
+            dx = dx + 1j * r.standard_normal(x.shape)
+    # forward: value and tangent
+    y, dy = mc.jvp(f, x, dx)
+    y0 = f(x)
+    for a, b in zip(_plain(y) if isinstance(y, (list, tuple)) else [y],
+                    _plain(y0) if isinstance(y0, (list, tuple)) else [y0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    mc.check_jvp(lambda z: _stack(f(z)), lambda z, d: _stack(mc.jvp(f, z, d)[1]), x, dx,
+                 rtol=rtol).assert_ok()
+    # reverse: gradient of a scalarization
+    s = scalarize(f, x, seed)
+    g = mc.grad(s)(x)
+    assert np.shape(g) == x.shape
+    mc.check_gradient(s, g, x, rtol=rtol).assert_ok()
+    # the two modes agree: s'(x)[dx] from forward mode = Re⟨∇s, dx⟩ from reverse mode
+    _, ds = mc.jvp(s, x, dx)
+    assert mc.relerr(ds, np.real(np.vdot(g, dx))) < 1e-9
+    if second:
+        v = r.standard_normal(x.shape)
+        hv = mc.hvp(s, x, v) if not np.iscomplexobj(x) else mc.jvp(mc.grad(s), x, v)[1]
+        ref = mc.fd.jvp(mc.grad(s), x, v, method="richardson")
+        assert mc.relerr(hv, ref) < 100 * rtol, (mc.relerr(hv, ref), hv, ref)
+    return s, g, dx
+
+
+def _stack(y):
+    if isinstance(y, (list, tuple)):
+        return np.concatenate([np.ravel(np.asarray(p)) for p in y])
+    return np.asarray(y)
+
+
+def nonsym(n, seed, complex_=False, batch=()):
+    r = rng_(seed)
+    A = r.standard_normal(batch + (n, n))
+    if complex_:
+        A = A + 1j * r.standard_normal(batch + (n, n))
+    return A
+
+
+# ═════════════════════════════ np.linalg.eig ═════════════════════════════
+EIG_CASES = {
+    "real spectrum": lambda: (lambda Q: Q @ np.diag([3.0, -1.0, 0.5, 2.0]) @ la.inv(Q))(
+        nonsym(4, 1) + 3 * np.eye(4)),
+    "complex pair": lambda: nonsym(4, 1),          # eigenvalues 1.66, −0.90, 0.33 ± 0.48i
+    "complex matrix": lambda: nonsym(4, 2, complex_=True),
+    "batch": lambda: nonsym(3, 3, batch=(2,)),
+}
+
+
+@pytest.mark.parametrize("case", EIG_CASES)
+def test_eig_eigenvalues_both_modes(case):
+    A = EIG_CASES[case]()
+    check_both(lambda M: la.eig(M)[0], A)
+    check_both(lambda M: la.eig(M).eigenvalues, A, second=False, seed=3)
+    check_both(lambda M: la.eigvals(M), A, second=False, seed=4)
+
+
+def test_eig_eigenvalue_formula():
+    # dλ = yᴴ dA x / (yᴴ x), y the left eigenvector (A ᴴy = λ̄ y): checked against fd
+    A, dA = nonsym(5, 11), nonsym(5, 12)
+    w, X = la.eig(A)
+    wl, Y = la.eig(A.conj().T)
+    Y = Y[:, [np.argmin(np.abs(wl - np.conj(wi))) for wi in w]]
+    formula = np.array([Y[:, i].conj() @ dA @ X[:, i] / (Y[:, i].conj() @ X[:, i])
+                        for i in range(5)])
+    fd = mc.fd.jvp(lambda M: la.eig(M)[0], A, dA, method="richardson")
+    assert mc.relerr(formula, fd) < 1e-8
+    assert mc.relerr(mc.jvp(lambda M: la.eig(M)[0], A, dA)[1], formula) < 1e-12
+
+
+@pytest.mark.parametrize("case", EIG_CASES)
+def test_eig_eigenvectors_follow_numpy_normalisation(case):
+    # NumPy's eigenvectors have unit 2-norm and (complex ones) a real largest entry; the
+    # tangent keeps both, so it equals finite differences of np.linalg.eig's own output
+    A = EIG_CASES[case]()
+    dA = rng_(7).standard_normal(A.shape)
+    w, X = la.eig(A)
+    _, dX = mc.jvp(lambda M: la.eig(M)[1], A, dA)
+    fd = mc.fd.jvp(lambda M: la.eig(M)[1], A, dA, method="richardson")
+    assert mc.relerr(dX, fd) < 1e-7
+    # ... so the reverse mode can be checked on the raw eigenvectors too
+    check_both(lambda M: la.eig(M)[1], A, seed=8, second=False)
+    # unit norm:  Re xⱼᴴ dxⱼ = 0
+    assert np.max(np.abs(np.real(np.sum(np.conj(X) * dX, axis=-2)))) < 1e-12
+    if np.iscomplexobj(X):
+        k = np.argmax(np.abs(X), axis=-2)
+        assert np.max(np.abs(np.imag(np.take_along_axis(dX, k[..., None, :], -2)))) < 1e-12
+
+
+@pytest.mark.parametrize("case", EIG_CASES)
+def test_eig_gauge_invariant_functions_both_modes(case):
+    # |X|² and the spectral projectors x_j (X⁻¹)_j: do not depend on a phase of x_j
+    A = EIG_CASES[case]()
+    check_both(lambda M: np.abs(la.eig(M)[1]) ** 2, A, seed=5)
+
+    def projector_sum(M):
+        w, X = la.eig(M)
+        Xi = la.inv(X)
+        return X[..., :, :1] * Xi[..., :1, :] * w[..., :1, None]     # λ₁ x₁ y₁ᴴ/(y₁ᴴx₁)
+
+    check_both(projector_sum, A, seed=6)
+
+
+def test_eig_keyword_argument():
+    A = nonsym(3, 41)
+    f_pos = lambda M: np.sum(np.real(la.eig(M)[0] * la.eig(M)[1][0]))
+    f_kw = lambda M: np.sum(np.real(la.eig(a=M)[0] * la.eig(a=M)[1][0]))
+    assert mc.relerr(mc.grad(f_kw)(A), mc.grad(f_pos)(A)) < 1e-14
+    dA = nonsym(3, 42)
+    assert mc.relerr(mc.jvp(f_kw, A, dA)[1], mc.jvp(f_pos, A, dA)[1]) < 1e-14
+
+
+def test_eig_second_order_hessian():
+    A = nonsym(3, 21)
+
+    def f(v):
+        w, X = la.eig(np.reshape(v, (3, 3)))
+        return np.sum(np.real(w) ** 2) + np.sum(np.abs(X[:, 0]) ** 4)
+
+    H = mc.hessian(f, A.ravel())
+    Hfd = mc.fd.jacobian(mc.grad(f), A.ravel(), method="richardson")
+    assert mc.relerr(H, Hfd) < 1e-7
+    assert mc.relerr(H, H.T) < 1e-10
+
+
+def test_eig_repeated_eigenvalue_warns_in_both_modes():
+    Q = nonsym(3, 31) + 3 * np.eye(3)
+    A = Q @ np.diag([2.0, 2.0, -1.0]) @ la.inv(Q)
+    f = lambda M: np.sum(np.real(la.eig(M)[0]))       # trace: differentiable
+    with pytest.warns(RuntimeWarning, match="repeated eigenvalue"):
+        g = mc.grad(f)(A)
+    with pytest.warns(RuntimeWarning, match="repeated eigenvalue"):
+        _, d = mc.jvp(f, A, np.ones((3, 3)))
+    # the sum of the eigenvalues is tr A, whose gradient is I: still right
+    assert mc.relerr(g, np.eye(3)) < 1e-8 and abs(d - 3) < 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mc.grad(f)(nonsym(3, 32))                      # distinct eigenvalues: no warning
