@@ -8,8 +8,17 @@ the function.  This script prints, for each problem, the ratio
 for mcutils and, beside it, autograd, JAX (eager and jit, float64) and PyTorch when they
 are importable.  Every ratio uses the same denominator: the plain NumPy function.
 
-    python benchmarks/bench_reverse.py            # about a minute
-    python benchmarks/bench_reverse.py --threads  # keep multi-threaded BLAS
+    python benchmarks/bench_reverse.py                 # a few minutes
+    python benchmarks/bench_reverse.py --threads       # keep multi-threaded BLAS
+    python benchmarks/bench_reverse.py --no-sustained  # only the best-of table
+
+Two numbers per case.  The first table is the **best of many short runs** (what the
+machine can do).  The second is **sustained**: the median time of one call over a loop of
+100 consecutive gradients (each result kept until the next call returns, as in a training
+loop), divided by the median of 100 plain calls.  The sustained loop is run twice, each in
+a fresh subprocess: with the C allocator's defaults, and after
+``mcutils.nbsetup.reuse_freed_memory()`` (glibc keeps freed memory for reuse instead of
+handing every large array fresh pages; see its docstring for the trade-off).
 
 By default BLAS runs single-threaded (OPENBLAS_NUM_THREADS=1, set before NumPy starts):
 NumPy and SciPy ship two separate OpenBLAS libraries, and on a small shared machine
@@ -25,8 +34,11 @@ in (W₁, W₂) at n = 500), and f(A) = log det A + tr(A⁻¹B) at 200×200.  Go
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import time
 import timeit
 
 if "--threads" not in sys.argv:
@@ -39,6 +51,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import mcutils as mc  # noqa: E402
 
 ROUNDS = 6
+SUSTAINED_CALLS = 100      # one sustained loop
+SUSTAINED_LOOPS = 3        # loops per setting; the least disturbed loop is reported
+NAMES = ["mcutils", "autograd", "JAX eager", "JAX jit", "PyTorch"]
+SETTINGS = {"default": "C allocator defaults",
+            "reuse": "nbsetup.reuse_freed_memory()"}
 
 
 def best_time(fn, repeat=25, run=0.005):
@@ -162,10 +179,81 @@ def gradient_callables(kind, args):
     return out
 
 
+def sustained_time(fn, calls=SUSTAINED_CALLS):
+    """Median seconds per call over a loop of ``calls`` consecutive calls.  Each result is
+    kept alive until the next call has returned (as ``G = grad(W)`` in a training loop), so
+    the allocator sees the same pattern of allocations and frees as real use."""
+    keep = fn()                  # warm up (and compile, for jit)
+    times = []
+    clock = time.perf_counter
+    for _ in range(calls):
+        t0 = clock()
+        out = fn()
+        times.append(clock() - t0)
+        keep = out
+    del keep
+    return float(np.median(times))
+
+
+def sustained_child(setting):
+    """Run in a fresh process: print one JSON line of sustained ratios per problem."""
+    applied = None
+    if setting == "reuse":
+        from mcutils.nbsetup import reuse_freed_memory
+
+        applied = reuse_freed_memory()
+    rng = np.random.default_rng(2026)
+    mlp, logdet = numpy_versions(np)
+    rows = []
+    for title, kind, args, _ in problems(rng):
+        plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
+        fns = {"numpy": plain_fn, **gradient_callables(kind, args)}
+        best = dict.fromkeys(fns, np.inf)
+        for _ in range(SUSTAINED_LOOPS):
+            for name, fn in fns.items():
+                best[name] = min(best[name], sustained_time(fn))
+        plain = best.pop("numpy")
+        rows.append({"problem": title, "plain": plain,
+                     "ratios": {name: t / plain for name, t in best.items()}})
+    print(json.dumps({"setting": setting, "applied": applied, "rows": rows}))
+
+
+def sustained_table():
+    print()
+    print(f"sustained: median of a loop of {SUSTAINED_CALLS} calls / median plain call "
+          f"(best of {SUSTAINED_LOOPS} loops), each setting in a fresh process")
+    results = {}
+    for setting in SETTINGS:
+        cmd = [sys.executable, os.path.abspath(__file__), "--sustained-child", setting]
+        if "--threads" in sys.argv:
+            cmd.append("--threads")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode != 0:
+            print(f"  setting {setting!r} failed:\n{proc.stderr}")
+            continue
+        results[setting] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not results:
+        return
+    if results.get("reuse", {}).get("applied") is False:
+        print("  (reuse_freed_memory() is a no-op here: not Linux with glibc)")
+    width = max(len(v) for v in SETTINGS.values())
+    print(f"{'problem':34s} {'allocator':{width}s} " + " ".join(f"{n:>10s}" for n in NAMES))
+    first = next(iter(results.values()))
+    for i, row in enumerate(first["rows"]):
+        for setting, label in SETTINGS.items():
+            if setting not in results:
+                continue
+            ratios = results[setting]["rows"][i]["ratios"]
+            cells = " ".join(f"{ratios[n]:9.2f}x" if n in ratios else f"{'-':>10s}"
+                             for n in NAMES)
+            name = row["problem"] if setting == "default" else ""
+            print(f"{name:34s} {label:{width}s} {cells}")
+
+
 def main():
     rng = np.random.default_rng(2026)
     mlp, logdet = numpy_versions(np)
-    names = ["mcutils", "autograd", "JAX eager", "JAX jit", "PyTorch"]
+    names = NAMES
     print("gradient time / plain NumPy forward time (lower is better; goal for mcutils)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
           f"numpy {np.__version__}, OPENBLAS_NUM_THREADS="
@@ -193,7 +281,13 @@ def main():
     t_grad = best_time(lambda: mc.grad(chain)(x), repeat=5)
     print(f"scalar tape: {(t_grad - t_plain) / 2000 * 1e6:.2f} us per recorded operation "
           f"(forward + backward), float op {t_plain / 2000 * 1e9:.0f} ns")
+    if "--no-sustained" not in sys.argv:
+        sustained_table()
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
-    main()
+    if "--sustained-child" in sys.argv:
+        sustained_child(sys.argv[sys.argv.index("--sustained-child") + 1])
+    else:
+        main()
