@@ -120,9 +120,28 @@ def _positional_params(fun):
     return n, required, sig
 
 
+class _Keywords:
+    """The keyword arguments of a traced call, carried as one opaque last positional
+    argument through the engines: their keyword handling gives NumPy's meaning to names
+    such as ``out=``, ``where=`` or ``mean=``, which in a primitive mean what its author
+    says.  :meth:`Primitive.__call__` and the rules unpack it."""
+
+    __slots__ = ("kw",)
+
+    def __init__(self, kw):
+        self.kw = kw
+
+
+def _unpack(vals):
+    """(positional arguments, keyword arguments) of a call carried as ``(*args, _Keywords)``."""
+    if vals and type(vals[-1]) is _Keywords:
+        return tuple(vals[:-1]), vals[-1].kw
+    return tuple(vals), {}
+
+
 class _VjpTable:
     """What :mod:`mcutils.reverse` reads as the primitive's per-argument pullbacks:
-    ``table[i](g, ans, *args, **kwargs)``."""
+    ``table[i](g, ans, *args)``, the last of ``args`` being the call's keywords."""
 
     __slots__ = ("prim",)
 
@@ -133,7 +152,12 @@ class _VjpTable:
         rule = self.prim.vjp_rules.get(i)
         if rule is None:             # __call__ checks first; this is a second safeguard
             raise self.prim._missing("vjp", i)
-        return rule
+
+        def vjp(g, ans, *vals):
+            args, kw = _unpack(vals)
+            return rule(g, ans, *args, **kw)
+
+        return vjp
 
     def __len__(self):
         return 1 + max(self.prim.vjp_rules, default=-1)
@@ -154,6 +178,10 @@ class Primitive:
         self.vjp_rules = {}
         self._nargs, self._nrequired, self._sig = _positional_params(fun)
         functools.update_wrapper(self, fun, updated=())
+        # No __wrapped__: the engines normalize NumPy-style calls by signature (out=, where=,
+        # mean= have NumPy's meaning there); a primitive's parameters mean what its author
+        # says, so its calls are bound here, in __call__, and pass the engines unchanged.
+        del self.__wrapped__
         name = getattr(fun, "__name__", None)
         # a lambda has no name of its own: messages then say "f.defjvp(...)"
         self.__name__ = "f" if name in (None, "<lambda>") else name
@@ -249,6 +277,9 @@ class Primitive:
             "(second derivatives such as mc.hvp and mc.hessian use both defjvp and defvjp)")
 
     def __call__(self, *args, **kwargs):
+        if args and type(args[-1]) is _Keywords:    # a call coming back from an engine
+            args, kw = _unpack(args)
+            kwargs = {**kw, **kwargs}
         top = top_tracer(args, kwargs) if (args or kwargs) else None
         if top is None:
             return self.fun(*args, **kwargs)
@@ -276,11 +307,12 @@ class Primitive:
                     f"{self.__name__}: argument {k} is a list or tuple holding traced "
                     "values; a primitive differentiates array arguments, so pass "
                     "np.stack([...]) instead")
-        return top.__array_function__(self, (type(top),), args, kwargs)
+        return top.__array_function__(self, (type(top),), (*args, _Keywords(kwargs)), {})
 
     # ------------------------------------------------------------------ forward engine hook
     def _forward_rule(self, func, vals, tans, kw):
         """The FUNCTION_RULES entry: ``(y, dy)`` from the values and tangents of one level."""
+        vals, kw = _unpack(vals)
         y = self(*vals, **kw)        # values may be tracers of outer levels
         if isinstance(y, (tuple, list)):
             raise TypeError(f"the mc.primitive {self.__name__} returned a "

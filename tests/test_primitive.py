@@ -313,6 +313,36 @@ def test_keyword_arguments():
     assert mc.check_rule(powsum, x, 3.0, argnums=0)
 
 
+def test_parameters_named_like_numpy_keywords_mean_what_the_primitive_says():
+    # out=, mean=, where= are special for NumPy functions, not for a primitive
+    @mc.primitive
+    def spread(x, mean, where=None, out=2.0):
+        return np.sum((x - mean) ** 2) * out
+
+    spread.defjvp(lambda dx, y, x, mean, where=None, out=2.0: 2 * out * np.sum((x - mean) * dx))
+    spread.defvjp(lambda g, y, x, mean, where=None, out=2.0: 2 * out * g * (x - mean))
+    spread.defvjp(lambda g, y, x, mean, where=None, out=2.0: -2 * out * g * np.sum(x - mean),
+                  argnum=1)
+    x = rng.standard_normal(4)
+    for out in (2.0, 3.0):
+        ref = lambda x, m: np.sum((x - m) ** 2) * out
+        gx = fd.gradient(lambda x: ref(x, 0.5), x, method="richardson")
+        assert mc.relerr(mc.grad(lambda x: spread(x, 0.5, out=out))(x), gx) < 1e-10
+        assert mc.relerr(mc.grad(lambda x: spread(x, mean=0.5, where=1, out=out))(x),
+                         gx) < 1e-10
+        assert mc.jvp(lambda x: spread(x, 0.5, None, out), x, x)[1] == pytest.approx(
+            np.sum(gx * x), rel=1e-10)
+        assert mc.grad(lambda m: spread(x, m, out=out))(0.5) == pytest.approx(
+            fd.derivative(lambda m: ref(x, m), 0.5, method="richardson"), rel=1e-10)
+    assert mc.check_rule(spread, x, 0.5)
+    kwonly = mc.primitive(lambda x, *, where: where * x)        # a keyword-only `where`
+    kwonly.defjvp(lambda dx, y, x, *, where: where * dx)
+    kwonly.defvjp(lambda g, y, x, *, where: where * g)
+    assert mc.grad(lambda x: kwonly(x, where=3.0))(1.0) == 3.0
+    assert mc.derivative(lambda x: kwonly(x, where=3.0), 1.0) == 3.0
+    assert mc.hvp(lambda x: kwonly(x, where=3.0) ** 2, 1.0, 1.0) == 18.0
+
+
 def test_bad_calls_say_what_to_write():
     lse = _logsumexp()
     with pytest.raises(TypeError, match=r"argument 0 is a list or tuple holding traced "
