@@ -875,3 +875,49 @@ def _eig_fn(vals, tans, kw):
 
 
 FUNCTION_RULES[np.linalg.eig] = frule(_eig_fn)
+
+
+# ── element-wise: angle units, |x| as float, sinc, nan_to_num, real_if_close ──
+UFUNC_RULES[np.degrees] = lambda y, x, dx: dx * (180 / np.pi)
+UFUNC_RULES[np.radians] = lambda y, x, dx: dx * (np.pi / 180)
+UFUNC_RULES[np.fabs] = lambda y, x, dx: np.sign(x) * dx        # 0 at x = 0 (subgradient)
+
+
+@compose
+def sinc(x):
+    """sin(πx)/(πx), 1 at 0.  Near 0 (|πx| < 10⁻²) its Taylor series 1 − t²/6 + t⁴/120 −
+    t⁶/5040 (error < 10⁻¹⁶), so that first *and second* derivatives at 0 are right
+    (sinc'(0) = 0, sinc''(0) = −π²/3) with no 0/0 in either branch."""
+    t = np.pi * x
+    small = np.abs(_fbase(t)) < 1e-2
+    ts = np.where(small, 1.0, t)
+    t2 = t * t
+    series = 1 - t2 / 6 + t2 * t2 / 120 - t2 * t2 * t2 / 5040
+    return np.where(small, series, np.sin(ts) / ts)
+
+
+@compose
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Finite entries pass through (derivative 1); NaN and ±inf become constants
+    (derivative 0).  Complex: real and imaginary parts separately, as NumPy does."""
+    if _is_complex(x):
+        return (nan_to_num(np.real(x), copy, nan, posinf, neginf)
+                + 1j * nan_to_num(np.imag(x), copy, nan, posinf, neginf))
+    xb = _fbase(x)
+    return np.where(np.isfinite(xb), x,
+                    np.nan_to_num(xb, copy=True, nan=nan, posinf=posinf, neginf=neginf))
+
+
+@compose
+def real_if_close(a, tol=100):
+    """Re(a) when every imaginary part is below tol machine epsilons (NumPy's test, on
+    the values), else a unchanged."""
+    ab = _fbase(a)
+    if _is_complex(ab) and np.all(np.real_if_close(ab, tol).dtype.kind != "c"):
+        return np.real(a)
+    return a
+
+
+FUNCTION_RULES[np.sinc] = sinc
+FUNCTION_RULES[np.nan_to_num] = nan_to_num
+FUNCTION_RULES[np.real_if_close] = real_if_close

@@ -208,6 +208,18 @@ class Box(Tracer):
     def __rmatmul__(self, o):
         return _binary(np.matmul, o, self)
 
+    def __mod__(self, o):            # x % y (rule: mcutils/reverse_rules.py, issue 13)
+        return _binary(np.remainder, self, o)
+
+    def __rmod__(self, o):
+        return _binary(np.remainder, o, self)
+
+    def __floordiv__(self, o):
+        return _binary(np.floor_divide, self, o)
+
+    def __rfloordiv__(self, o):
+        return _binary(np.floor_divide, o, self)
+
     def __neg__(self):
         return _apply(np.negative, (self,), {}, self._trace)
 

@@ -1029,3 +1029,23 @@ def _eigvals_impl(A):
 
 defvjp(la.eig, _eig_vjp)
 defvjp(la.eigvals, lambda g, saved, A: _eig_vjp((g, None), saved, A), impl=_eigvals_impl)
+
+
+# ── element-wise: angle units, remainder, logaddexp2, sinc, nan_to_num, angle ──
+_DEG = 180 / np.pi
+defvjp(np.degrees, lambda g, ans, x: g * _DEG)
+defvjp(np.rad2deg, lambda g, ans, x: g * _DEG)
+defvjp(np.radians, lambda g, ans, x: g / _DEG)
+defvjp(np.deg2rad, lambda g, ans, x: g / _DEG)
+# x mod y = x − y⌊x/y⌋ (⌊x/y⌋ piecewise constant);  fmod: the same with trunc
+defvjp(np.remainder, lambda g, ans, x, y: g,
+       lambda g, ans, x, y: -g * np.floor_divide(_base(x), _base(y)))
+defvjp(np.fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * np.trunc(_base(x) / _base(y)))
+# d log₂(2ᵃ + 2ᵇ) = (2ᵃ da + 2ᵇ db)/(2ᵃ + 2ᵇ)
+defvjp(np.logaddexp2, lambda g, ans, x, y: g * np.exp2(x - ans),
+       lambda g, ans, x, y: g * np.exp2(y - ans))
+# written as traced NumPy in forward_rules (the same code serves both modes)
+defcomposite(np.sinc, _fr.sinc)
+defcomposite(np.nan_to_num, _fr.nan_to_num)
+defcomposite(np.real_if_close, _fr.real_if_close)
+defcomposite(np.angle, _fr._angle)

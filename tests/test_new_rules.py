@@ -202,3 +202,90 @@ def test_eig_repeated_eigenvalue_warns_in_both_modes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mc.grad(f)(nonsym(3, 32))                      # distinct eigenvalues: no warning
+
+
+# ═════════════════════════════ element-wise ═════════════════════════════
+def test_angle_units_both_modes():
+    x = rng_(50).uniform(-3, 3, (3, 4))
+    for f in (np.degrees, np.radians, np.deg2rad, np.rad2deg):
+        check_both(f, x)
+        assert mc.relerr(mc.grad(lambda z, f=f: np.sum(f(z)))(x),
+                         np.full(x.shape, f(1.0))) < 1e-15
+
+
+def test_fabs_both_modes_and_subgradient_at_zero():
+    x = rng_(51).uniform(0.2, 2, (5,)) * np.array([1, -1, 1, -1, 1])
+    check_both(np.fabs, x)
+    assert mc.grad(lambda z: np.sum(np.fabs(z)))(np.zeros(2)).tolist() == [0.0, 0.0]
+    assert mc.jvp(np.fabs, 0.0, 1.0)[1] == 0.0
+
+
+def test_remainder_mod_and_the_operator_both_modes():
+    r = rng_(52)
+    x, y = r.uniform(-5, 5, (3, 4)), r.uniform(0.7, 2, (3, 4))
+    for f in (lambda a: np.remainder(a, y), lambda a: np.mod(a, y), lambda a: a % y,
+              lambda a: np.fmod(a, y)):
+        check_both(f, x)
+    for f in (lambda b: np.remainder(x, b), lambda b: x % b, lambda b: 7.5 % b,
+              lambda b: np.fmod(x, b)):
+        check_both(f, y)
+    # ∂(x mod y)/∂y = −⌊x/y⌋, exactly
+    g = mc.grad(lambda b: np.sum(x % b))(y)
+    assert np.array_equal(g, -np.floor_divide(x, y))
+    check_both(lambda a: a // y + a, x)              # floor division: derivative 0
+
+
+def test_logaddexp2_both_modes():
+    r = rng_(53)
+    x, y = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    check_both(lambda a: np.logaddexp2(a, y), x)
+    check_both(lambda b: np.logaddexp2(x, b), y)
+    check_both(lambda a: np.logaddexp2(a, 2 * a), x)
+
+
+def test_sinc_both_modes_and_second_derivative_at_zero():
+    x = rng_(54).uniform(-2, 2, (7,))
+    check_both(np.sinc, x)
+    check_both(lambda z: np.sinc(x=z), x)
+    z = np.array([0.0, 1e-5, -3e-3, 1.0])
+    check_both(np.sinc, z, rtol=1e-5)
+    assert abs(mc.derivative(np.sinc, 0.0)) == 0.0
+    H = mc.hessian(lambda v: np.sum(np.sinc(v)), np.zeros(2))
+    assert mc.relerr(np.diag(H), np.full(2, -np.pi ** 2 / 3)) < 1e-14
+    np.testing.assert_allclose(mc.jvp(np.sinc, z, z)[0], np.sinc(z), rtol=1e-15)
+
+
+def test_nan_to_num_both_modes():
+    x = rng_(55).standard_normal(6)
+    check_both(np.nan_to_num, x)
+    check_both(lambda z: np.nan_to_num(z, nan=3.0, posinf=1e3), x)
+    bad = np.array([1.0, np.nan, np.inf, -np.inf, -2.0])
+    f = lambda z: np.nan_to_num(z * 2, nan=-1.0, posinf=5.0)
+    y, dy = mc.jvp(f, bad, np.ones(5))
+    np.testing.assert_array_equal(y, np.nan_to_num(bad * 2, nan=-1.0, posinf=5.0))
+    np.testing.assert_array_equal(dy, [2, 0, 0, 0, 2])
+    with np.errstate(invalid="ignore"):
+        g = mc.grad(lambda z: np.sum(np.nan_to_num(z * 2, nan=-1.0, posinf=5.0)))(bad)
+    np.testing.assert_array_equal(g, [2, 0, 0, 0, 2])
+    c = rng_(56).standard_normal(4) + 1j * rng_(57).standard_normal(4)
+    check_both(np.nan_to_num, c)
+
+
+def test_angle_both_modes():
+    c = rng_(58).standard_normal((3, 2)) + 1j * rng_(59).standard_normal((3, 2))
+    check_both(np.angle, c)
+    check_both(lambda z: np.angle(z, deg=True), c)
+    check_both(lambda z: np.angle(z, True), c, seed=2)
+    x = rng_(60).uniform(0.5, 2, 3) * np.array([1, -1, 1])
+    assert np.all(mc.grad(lambda z: np.sum(np.angle(z)))(x) == 0)   # real x: 0 or π
+
+
+def test_real_if_close_both_modes():
+    c = rng_(61).standard_normal(4) + 1j * rng_(62).standard_normal(4)
+    check_both(np.real_if_close, c)                          # stays complex
+    x = rng_(63).standard_normal(4)
+    f = lambda z: np.real_if_close(z * (1 + 1e-18j))         # imaginary part tiny: real
+    y, dy = mc.jvp(f, x, np.ones(4))
+    assert not np.iscomplexobj(y) and not np.iscomplexobj(dy)
+    check_both(f, x)
+    check_both(lambda z: np.real_if_close(z + 0j, tol=1000), x)
