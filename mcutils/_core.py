@@ -24,6 +24,7 @@ Python/NumPy hand the operation to that one.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import numpy as np
@@ -179,3 +180,198 @@ def unsupported(kind: str, func, how: str) -> TypeError:
         f"mcutils {kind} has no derivative rule for {module}.{name}. "
         f"To add one: {how}"
     )
+
+
+# ───────────────────── keyword arguments: one meaning, NumPy's ─────────────────────
+#
+# A NumPy function can be called ``np.clip(x, 0, 1)`` or ``np.clip(x, a_min=0, a_max=1)``;
+# the rules must see the same thing either way.  Both engines (forward.py, reverse.py) pass
+# every dispatched call through :func:`normalize_call` *before* looking at the arguments, so
+# a rule never has to know how the user spelled them.  The canonical form is:
+#
+# * every positional-or-keyword parameter of the NumPy signature is **positional**, in
+#   NumPy's order, up to the last one the caller gave; parameters skipped in between get
+#   NumPy's default (NumPy's "<no value>" defaults are spelled as what they mean:
+#   ``keepdims=False``, ``a_min=None``, ``a_max=None``);
+# * keyword-only parameters stay keywords (only those the caller gave);
+# * aliases are resolved (``np.clip(min=, max=)`` → ``a_min``/``a_max``,
+#   ``np.var/np.std(correction=)`` → ``ddof``);
+# * ``out=`` (not None) raises a TypeError naming the function: writing into an existing
+#   array cannot be traced;
+# * ``where=``, ``initial=`` (reductions) and ``mean=`` (var/std) raise a TypeError that
+#   says what to write instead, unless the operation has no derivative anyway.
+#
+# So a rule written with NumPy's parameter order, ``vjp(g, ans, x, a_min=None, a_max=None)``
+# or ``_params(vals[1:], kw, ("axis", None), ...)``, is right however it was called.  Rules
+# added to forward_rules.py / reverse_rules.py need nothing else: list the parameters in
+# NumPy's order (names may differ; positions must not), with NumPy's defaults.
+
+_NOVALUE = np._NoValue
+_CANONICAL_DEFAULT = {"keepdims": False, "a_min": None, "a_max": None}
+_ALIASES = {
+    np.clip: {"min": "a_min", "max": "a_max"},
+    np.var: {"correction": "ddof"},
+    np.std: {"correction": "ddof"},
+}
+_UNSUPPORTED = {
+    "where": "apply the mask first, e.g. np.sum(np.where(mask, x, 0)) for "
+             "np.sum(x, where=mask)",
+    "initial": "combine the initial value explicitly, e.g. np.maximum(np.max(x), c) for "
+               "np.max(x, initial=c), or c + np.sum(x)",
+    "mean": "drop mean= (mcutils recomputes the mean, which is part of the derivative)",
+}
+_sig_cache: dict = {}
+
+
+def _sig_info(func):
+    """(names, defaults, varargs, kwonly, varkw, out_pos, special) of a function, cached;
+    None when Python cannot see its signature (then calls pass through unchanged)."""
+    try:
+        return _sig_cache[func]
+    except (KeyError, TypeError):
+        pass
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        info = None
+    else:
+        names, defaults, posonly, kwonly = [], [], 0, set()
+        varargs = varkw = False
+        for p in sig.parameters.values():
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and not varargs:
+                names.append(p.name)
+                d = p.default
+                if d is _NOVALUE:
+                    d = _CANONICAL_DEFAULT.get(p.name, _NOVALUE)
+                defaults.append(d)
+                posonly += p.kind == p.POSITIONAL_ONLY
+            elif p.kind == p.VAR_POSITIONAL:
+                varargs = True
+            elif p.kind == p.KEYWORD_ONLY:
+                kwonly.add(p.name)
+            elif p.kind == p.VAR_KEYWORD:
+                varkw = True
+        out_pos = names.index("out") if "out" in names else None
+        special = min((i for i, n in enumerate(names) if n in _UNSUPPORTED), default=None)
+        info = (tuple(names), tuple(defaults), posonly, varargs, frozenset(kwonly), varkw,
+                out_pos, special)
+    try:
+        _sig_cache[func] = info
+    except TypeError:
+        pass
+    return info
+
+
+def _fname(func):
+    name = getattr(func, "__name__", repr(func))
+    module = getattr(func, "__module__", None) or "numpy"
+    if module.startswith("numpy"):
+        module = "np.linalg" if "linalg" in module else "np.fft" if "fft" in module else "np"
+    return f"{module}.{name}"
+
+
+def out_error(func) -> TypeError:
+    """The error for ``out=``: an in-place write cannot be traced."""
+    name = _fname(func)
+    return TypeError(
+        f"mcutils cannot differentiate {name}(..., out=...): out= is an in-place write into "
+        f"an existing array, which cuts the result off from the derivative. Drop out= and use "
+        f"the returned array (y = {name}(...)).")
+
+
+def _check_unsupported(func, name, value):
+    if value is _NOVALUE or value is None or (name == "where" and value is True):
+        return
+    raise TypeError(f"mcutils cannot differentiate {_fname(func)}(..., {name}=...): "
+                    f"{_UNSUPPORTED[name]}.")
+
+
+def _is_default(v, d, name):
+    if v is d or v is _NOVALUE or (name == "where" and v is True):
+        return True
+    return type(v) is type(d) and type(v) in (bool, int, str) and v == d
+
+
+def normalize_call(func, args, kwargs, differentiable=True):
+    """``(args, kwargs)`` of a call of ``func`` in the canonical form described above.
+
+    ``differentiable=False`` (operations with no derivative, e.g. ``np.any``) skips the
+    checks of ``where=``/``initial=``/``mean=``.  Arguments NumPy itself would reject raise
+    the TypeError NumPy would raise.
+    """
+    info = _sig_info(func)
+    if info is None:
+        return args, kwargs
+    names, defaults, posonly, varargs, kwonly, varkw, out_pos, special = info
+    n = len(args)
+    if not kwargs:                                    # the common case: nothing to move
+        if out_pos is not None and n > out_pos and args[out_pos] is not None:
+            raise out_error(func)
+        if differentiable and special is not None and n > special:
+            for i in range(special, min(n, len(names))):
+                if names[i] in _UNSUPPORTED:
+                    _check_unsupported(func, names[i], args[i])
+        return args, kwargs
+    kwargs = dict(kwargs)
+    for alias, real in _ALIASES.get(func, {}).items():
+        if alias in kwargs:
+            if real in kwargs or (real in names and names.index(real) < n):
+                raise TypeError(f"{_fname(func)}() got both {alias}= and {real}=")
+            kwargs[real] = kwargs.pop(alias)
+    pos = list(args)
+    last = -1
+    for i in range(n, len(names)):
+        if names[i] in kwargs:
+            last = i
+    for name in kwargs:
+        if name in names:
+            i = names.index(name)
+            if i < n:
+                raise TypeError(f"{_fname(func)}() got multiple values for argument {name!r}")
+            if i < posonly:
+                raise TypeError(f"{_fname(func)}() got positional-only argument {name!r} "
+                                "passed as a keyword")
+        elif name not in kwonly and not varkw:
+            raise TypeError(f"{_fname(func)}() got an unexpected keyword argument {name!r}")
+    for i in range(n, last + 1):
+        pos.append(kwargs.pop(names[i]) if names[i] in kwargs else defaults[i])
+    while len(pos) > max(n, 1) and _is_default(pos[-1], defaults[len(pos) - 1],
+                                                 names[len(pos) - 1]):
+        pos.pop()                                     # trailing defaults say nothing
+    if out_pos is not None and len(pos) > out_pos and pos[out_pos] is not None:
+        raise out_error(func)
+    if kwargs.get("out") is not None:
+        raise out_error(func)
+    if differentiable:
+        for i in range(special if special is not None else len(pos), len(pos)):
+            if names[i] in _UNSUPPORTED:
+                _check_unsupported(func, names[i], pos[i])
+        for name in _UNSUPPORTED:
+            if name in kwargs:
+                _check_unsupported(func, name, kwargs[name])
+    return tuple(pos), kwargs
+
+
+# ufunc keyword arguments that change only the value's type, never the derivative
+UFUNC_KWARGS = frozenset({"dtype", "casting", "order", "subok"})
+
+
+def check_ufunc_kwargs(ufunc, kwargs, mode):
+    """Raise for ufunc keywords a traced computation cannot honour (out=, where=, axes=)."""
+    for k in kwargs:
+        if k in UFUNC_KWARGS:
+            continue
+        if k == "out":
+            v = kwargs[k]
+            if v is None or isinstance(v, tuple) and all(o is None for o in v):
+                continue
+            raise out_error(ufunc)
+        if k == "where":
+            if kwargs[k] is True:
+                continue
+            raise TypeError(
+                f"mcutils {mode}: np.{ufunc.__name__}(..., where=...) leaves the masked "
+                "entries uninitialised; compute everywhere and select with "
+                f"np.where(mask, np.{ufunc.__name__}(...), other) instead.")
+        raise TypeError(f"mcutils {mode}: np.{ufunc.__name__}(..., {k}=...) is not supported "
+                        "on traced values; call it without that keyword.")

@@ -39,7 +39,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import Tracer, as_float_array, iter_tracers, new_level, top_tracer, unsupported
+from ._core import (
+    Tracer,
+    as_float_array,
+    check_ufunc_kwargs,
+    iter_tracers,
+    new_level,
+    normalize_call,
+    top_tracer,
+    unsupported,
+)
 from .forward_rules import FUNCTION_RULES, NONDIFF, UFUNC_RULES
 
 __all__ = ["Dual", "derivative", "jvp", "expm"]
@@ -99,10 +108,9 @@ def _split(args, level):
 def _apply_ufunc(ufunc, method, inputs, kwargs, level):
     if method != "__call__":
         return _ufunc_method(ufunc, method, inputs, kwargs)
-    if "out" in kwargs or "where" in kwargs:
-        raise TypeError(f"mcutils forward mode: np.{ufunc.__name__} with out= or where= "
-                        "would write into an array in place; compute a new array instead "
-                        "(e.g. np.where(mask, a, b)).")
+    if kwargs:
+        check_ufunc_kwargs(ufunc, kwargs, "forward mode")
+        kwargs = {k: v for k, v in kwargs.items() if k != "out" and k != "where"}
     if ufunc is np.matmul:
         fused = _fused_matmul(inputs, level)
         if fused is not None:
@@ -190,11 +198,9 @@ def _apply_function(func, args, kwargs, level):
                           f"`np.{getattr(func, '__name__', 'f')}: unary(lambda y, x, dx: "
                           "<f'(x) applied to dx>),` (see the builders linear, multilinear, "
                           "unary, frule there).")
+    args, kwargs = normalize_call(func, args, kwargs, rule is not NONDIFF)
     if getattr(rule, "compose", False):
         return rule(*args, **kwargs)
-    if "out" in kwargs and kwargs["out"] is not None:
-        raise TypeError(f"mcutils forward mode: {func.__name__}(..., out=...) writes in "
-                        "place; drop out= and use the returned array.")
     for k, v in kwargs.items():
         if any(type(t) is Dual and t._level == level for t in iter_tracers(v)):
             raise TypeError(

@@ -151,13 +151,18 @@ def _gap_inverse(w):
     return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, E))
 
 
-def _herm_from_triangle(dA, upper=False):
-    """The Hermitian matrix eigh/cholesky actually see: one triangle, mirrored."""
-    if upper:
-        U = np.triu(dA)
-        return U + _H(np.triu(dA, 1))
-    L = np.tril(dA)
-    return L + _H(np.tril(dA, -1))
+def _sym(A):
+    """(A + Aᴴ)/2: the symmetric (Hermitian) part of A.
+
+    Convention shared by both modes: eigh, eigvalsh and cholesky are functions of
+    symmetric (Hermitian) matrices, so mcutils applies them to (A + Aᴴ)/2, as JAX does.
+    For a symmetric A this changes nothing (bit for bit); for a direction dA it means
+    d eigh(A)[dA] = d eigh(A)[(dA + dAᴴ)/2], and the reverse-mode gradient is symmetric, so
+    ``mc.jvp`` and ``mc.grad`` agree for every dA.  (NumPy itself reads one triangle only;
+    finite differences of ``np.linalg.eigh`` along a non-symmetric dA therefore differ from
+    mcutils by design — compare with A ↦ eigh((A + Aᴴ)/2).)
+    """
+    return (A + _H(A)) / 2
 
 
 # ───────────────────────── element-wise (ufunc) rules ─────────────────────────
@@ -169,7 +174,15 @@ def _dpow_base(y, a, b, da):
             return da * 0
         if b == 0.5:
             return da / (2 * y)
-    return da * b * a ** (b - 1)
+        return da * b * a ** (b - 1)
+    return da * b * a ** np.where(b == 0, b, b - 1)   # b = 0 entries: 0 · a⁰ = 0
+
+
+def _dpow_exponent(y, a, b, db):
+    # ∂(aᵇ)/∂b = aᵇ log a;  at a = 0 the function 0ᵇ is constant (0) for b > 0: derivative 0
+    if np.ndim(a) == 0 and not hasattr(a, "_level") and a != 0:
+        return db * np.log(a) * y
+    return db * np.log(np.where(a == 0, 1.0, a)) * y
 
 
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
@@ -184,8 +197,8 @@ UFUNC_RULES = {
     # d(a/b) = da/b − (a/b) db/b
     np.divide:      (lambda y, a, b, da: da / b,       lambda y, a, b, db: -db * y / b),
     # d(aᵇ) = b aᵇ⁻¹ da + aᵇ log(a) db
-    np.power:       (_dpow_base,                       lambda y, a, b, db: db * np.log(a) * y),
-    np.float_power: (_dpow_base,                       lambda y, a, b, db: db * np.log(a) * y),
+    np.power:       (_dpow_base,                       _dpow_exponent),
+    np.float_power: (_dpow_base,                       _dpow_exponent),
     np.square:      lambda y, x, dx: 2 * x * dx,
     np.reciprocal:  lambda y, x, dx: -dx * y * y,
     np.matmul:      (lambda y, a, b, da: da @ b,       lambda y, a, b, db: a @ db),
@@ -450,7 +463,14 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
 
 @compose
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return _sqrt0(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _sqrt0(v):
+    """√v whose derivative is 0 where v = 0 (std of one entry, or of equal entries: the
+    std of a single entry is identically 0, so its derivative is 0, not ∞·0 = NaN)."""
+    zero = v == 0
+    return np.where(zero, 0 * v, np.sqrt(np.where(zero, 1.0, v)))
 
 
 @compose
@@ -551,18 +571,21 @@ def _slogdet_fn(vals, tans, kw):
 
 def _eigh_fn(vals, tans, kw):
     # A = Q Λ Qᴴ:  dλᵢ = qᵢᴴ dA qᵢ,  dqᵢ = Σ_{k≠i} qₖ (qₖᴴ dA qᵢ)/(λᵢ − λₖ)
-    # eigh reads one triangle of A, so the tangent is mirrored from the same triangle.
-    A, dA = vals[0], tans[0]
-    (UPLO,) = _params(vals[1:], kw, ("UPLO", "L"))
-    w, Q = np.linalg.eigh(A, UPLO)
-    P = _H(Q) @ _herm_from_triangle(dA, UPLO == "U") @ Q
+    # eigh is applied to (A + Aᴴ)/2 (see _sym), so UPLO does not matter.  Complex
+    # eigenvectors are defined up to a phase e^{iθ}; the tangent is the one with
+    # qᵢᴴ dqᵢ = 0 (LAPACK's phase moves differently: compare gauge-invariant quantities
+    # such as |qᵢ|² or qᵢqᵢᴴ, never raw complex eigenvectors).
+    A, dA = _sym(vals[0]), tans[0]
+    w, Q = np.linalg.eigh(A)
+    P = _H(Q) @ _sym(dA) @ Q
     dw = np.real(_diag(P))
     return _EighResult(w, Q), (dw, Q @ (_gap_inverse(w) * P))
 
 
-def _eigvalsh_jvp(w, A, dA, UPLO="L"):
-    _, Q = np.linalg.eigh(A, UPLO)
-    return np.real(_diag(_H(Q) @ _herm_from_triangle(dA, UPLO == "U") @ Q))
+def _eigvalsh_fn(vals, tans, kw):
+    # dλᵢ = qᵢᴴ dA qᵢ, on the symmetric part of A and dA (see _sym)
+    w, Q = np.linalg.eigh(_sym(vals[0]))
+    return w, np.real(_diag(_H(Q) @ _sym(tans[0]) @ Q))
 
 
 def _eigvals_jvp(w, A, dA):
@@ -573,10 +596,11 @@ def _eigvals_jvp(w, A, dA):
 
 def _cholesky_fn(vals, tans, kw):
     # A = L Lᴴ:  dL = L Φ(L⁻¹ dA L⁻ᴴ),  Φ = lower triangle with the diagonal halved
-    A, dA = vals[0], tans[0]
+    # applied to (A + Aᴴ)/2 like eigh (see _sym)
+    A, dA = _sym(vals[0]), tans[0]
     upper = kw.get("upper", False)
     L = np.linalg.cholesky(A)
-    S = _herm_from_triangle(dA)
+    S = _sym(dA)
     Y = _trisolve(L, S, lower=True)              # L⁻¹ dA
     X = _H(_trisolve(L, _H(Y), lower=True))      # L⁻¹ dA L⁻ᴴ
     phi = np.tril(X, -1) + 0.5 * np.tril(np.triu(X))
@@ -773,7 +797,7 @@ FUNCTION_RULES = {
     np.linalg.det: frule(_det_fn),
     np.linalg.slogdet: frule(_slogdet_fn),
     np.linalg.eigh: frule(_eigh_fn),
-    np.linalg.eigvalsh: unary(_eigvalsh_jvp),
+    np.linalg.eigvalsh: frule(_eigvalsh_fn),
     np.linalg.eigvals: unary(_eigvals_jvp),
     np.linalg.cholesky: frule(_cholesky_fn),
     np.linalg.qr: frule(_qr_fn),

@@ -56,7 +56,15 @@ import numbers
 import numpy as np
 
 from . import reverse_rules as R
-from ._core import Tracer, as_float_array, new_level, top_tracer, unsupported
+from ._core import (
+    Tracer,
+    as_float_array,
+    check_ufunc_kwargs,
+    new_level,
+    normalize_call,
+    top_tracer,
+    unsupported,
+)
 
 __all__ = ["Box", "grad", "value_and_grad", "vjp"]
 
@@ -148,13 +156,13 @@ class Box(Tracer):
         top = top_tracer(inputs, kwargs)
         if type(top) is not Box:     # a higher-level Dual handles it
             return NotImplemented
-        if "out" in kwargs:
-            raise TypeError(
-                f"mcutils reverse mode cannot trace np.{ufunc.__name__}(..., out=...): "
-                "in-place writes into arrays are not differentiable; drop out=")
         if method != "__call__":
-            raise unsupported("reverse mode", _UfuncMethod(ufunc, method), _HOW)
-        return _apply(ufunc, inputs, kwargs, top._trace)
+            func = _UFUNC_METHODS.get((ufunc, method))
+            if func is None:
+                raise unsupported("reverse mode", _UfuncMethod(ufunc, method), _HOW)
+            return func(*inputs, **kwargs)
+        check_ufunc_kwargs(ufunc, kwargs, "reverse mode")
+        return _apply(ufunc, inputs, kwargs, top._trace, ufunc=True)
 
     def __array_function__(self, func, types, args, kwargs):
         # NumPy asks one Box per call (the first), which need not be the innermost one:
@@ -265,6 +273,13 @@ class Box(Tracer):
         return np.real(self) if np.dtype(dtype).kind == "f" and self.dtype.kind == "c" else self
 
 
+_UFUNC_METHODS = {
+    (np.add, "reduce"): np.sum, (np.add, "accumulate"): np.cumsum,
+    (np.multiply, "reduce"): np.prod, (np.maximum, "reduce"): np.max,
+    (np.minimum, "reduce"): np.min,
+}
+
+
 class _UfuncMethod:
     """Names ``np.add.reduce`` and friends in error messages."""
 
@@ -353,14 +368,26 @@ def _binary(func, a, b):
     return Box(ans, trace, len(tape) - 1)
 
 
-def _apply(func, args, kwargs, trace):
-    """Evaluate ``func`` on the unwrapped values and record its pullback on the tape."""
+def _apply(func, args, kwargs, trace, ufunc=False):
+    """Evaluate ``func`` on the unwrapped values and record its pullback on the tape.
+
+    Function calls are first put in the canonical form of :func:`mcutils._core.normalize_call`
+    (keywords of positional-or-keyword parameters become positional), so a rule sees the
+    same arguments however the caller spelled them.  Ufunc keywords (``dtype=``) shape the
+    value only and are not passed to the pullbacks.
+    """
     rule = _RULES.get(func)
     if rule is None:
         if not R.register_scipy_special() or func not in R.RULES:
             raise unsupported("reverse mode", func, _HOW)
         rule = R.RULES[func]
     kind = rule[0]
+    ufunc_kwargs = None
+    if ufunc:
+        ufunc_kwargs = {k: v for k, v in kwargs.items() if k != "out" and k != "where"}
+        kwargs = {}
+    elif kwargs or len(args) > 2:
+        args, kwargs = normalize_call(func, args, kwargs, kind != "const")
     if kind == "composite":          # written in terms of other traced operations
         return rule[1](*args, **kwargs)
     level = trace.level
@@ -384,7 +411,9 @@ def _apply(func, args, kwargs, trace):
     if kind == "const":             # derivative zero (sign, floor, argmax, shape, ...)
         return rule[1](*vals, **kwargs)
     impl = rule[2]
-    if impl is None:
+    if ufunc_kwargs:
+        ans = saved = func(*vals, **ufunc_kwargs)
+    elif impl is None:
         ans = saved = func(*vals, **kwargs)
     else:
         ans, saved = impl(*vals, **kwargs)

@@ -19,8 +19,10 @@ mean of squares), ``defconst`` marks results that carry no derivative (``np.argm
 Matrix facts the rules encode (each checked against finite differences in the tests):
 ∇det A is the cofactor matrix, computed from the SVD so it is right for singular A too;
 ``slogdet`` keeps its LU factors so the pullback A⁻ᵀ needs no second factorization; the
-gradients through ``eigh``/``eigvalsh``/``cholesky`` are symmetric (gradients with respect
-to a symmetric matrix); the pullback of ``mc.expm`` is the Fréchet derivative at Aᵀ.
+gradients through ``eigh``/``eigvalsh``/``cholesky`` are symmetric: both modes apply these
+to the symmetric part (A + Aᴴ)/2 of their input, as JAX does (see ``_sym``), so that
+``mc.jvp`` and ``mc.grad`` agree for any direction; the pullback of ``mc.expm`` is the
+Fréchet derivative at Aᵀ.
 
 Conventions every rule may rely on:
 
@@ -180,8 +182,15 @@ defvjp(np.true_divide, lambda g, ans, x, y: g / y,            # d(x/y) = dx/y �
        lambda g, ans, x, y: -g * ans / y)
 defvjp(np.negative, lambda g, ans, x: -g)
 defvjp(np.positive, lambda g, ans, x: g)
+def _dpow(x, y):
+    """∂(xʸ)/∂x = y xʸ⁻¹, and 0 where y = 0 (x⁰ = 1 is constant, also at x = 0)."""
+    if np.ndim(y) == 0 and not isinstance(y, Tracer):
+        return 0.0 * x if y == 0 else y * x ** (y - 1)
+    return y * x ** np.where(_base(y) == 0, y, y - 1)
+
+
 # d(xʸ) = y xʸ⁻¹ dx + xʸ log x dy
-defvjp(np.power, lambda g, ans, x, y: g * y * x ** (y - 1),
+defvjp(np.power, lambda g, ans, x, y: g * _dpow(x, y),
        lambda g, ans, x, y: g * ans * _log0(x))
 RULES[np.float_power] = RULES[np.power]
 defvjp(np.square, lambda g, ans, x: g * 2 * x)
@@ -315,8 +324,15 @@ def _var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
 
 
 defcomposite(np.var, _var)
+def _sqrt0(v):
+    """√v with derivative 0 where v = 0: the std of a single entry (or of equal entries)
+    is identically 0 there, and its derivative 0, not ∞·0 = NaN."""
+    zero = _base(v) == 0
+    return np.where(zero, 0.0 * v, np.sqrt(np.where(zero, 1.0, v)))
+
+
 defcomposite(np.std, lambda x, axis=None, dtype=None, out=None, ddof=0, keepdims=False:
-             np.sqrt(np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)))
+             _sqrt0(np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)))
 
 
 # ================================================================= shapes and indexing
@@ -361,7 +377,8 @@ def _getitem_vjp(g, ans, x, idx):
 
 
 defvjp(getitem, _getitem_vjp)
-defvjp(np.reshape, lambda g, ans, x, *a, order="C", **k: np.reshape(g, _shape(x), order=order))
+defvjp(np.reshape, lambda g, ans, x, shape=None, order="C", *a, **k:
+       np.reshape(g, _shape(x), order=order))
 defvjp(np.ravel, lambda g, ans, x, order="C": np.reshape(g, _shape(x), order=order))
 for _f in (np.squeeze, np.expand_dims, np.atleast_1d, np.atleast_2d):
     defvjp(_f, lambda g, ans, x, *a, **k: np.reshape(g, _shape(x)))
@@ -755,6 +772,19 @@ def _eig_gap_inverse(w, warn, what="eigenvectors at a repeated eigenvalue"):
     return np.where(close, 0.0, 1.0 / np.where(close, 1.0, dd))
 
 
+def _sym(A):
+    """(A + Aᴴ)/2.  eigh, eigvalsh and cholesky are functions of symmetric (Hermitian)
+    matrices: both modes apply them to the symmetric part of A, as JAX does (for a
+    symmetric A nothing changes), so the gradient is symmetric and the forward-mode jvp
+    along any dA equals ⟨∇, dA⟩.  See mcutils.forward_rules._sym."""
+    return (A + _mT(_conj(A))) / 2
+
+
+def _eigh_impl(A, UPLO="L"):
+    res = la.eigh(_sym(A))
+    return res, res
+
+
 def _eigh_vjp(g, ans, A, UPLO="L"):
     # A = Q diag(w) Qᴴ:  dwᵢ = qᵢᴴ dA qᵢ,  dQ = Q (F ∘ QᴴdAQ), F_ij = 1/(w_j − w_i).
     # Ā = Q (diag(w̄) + F ∘ Qᴴ Q̄) Qᴴ, made Hermitian (the gradient w.r.t. a symmetric A).
@@ -776,7 +806,7 @@ def _eigh_vjp(g, ans, A, UPLO="L"):
 
 
 def _eigvalsh_impl(A, UPLO="L"):
-    w, Q = la.eigh(A, UPLO)
+    w, Q = la.eigh(_sym(A))
     return w, (w, Q)
 
 
@@ -786,7 +816,7 @@ def _eigvalsh_vjp(g, saved, A, UPLO="L"):
     return (_conj(Q) * g[..., None, :]) @ _mT(Q)
 
 
-defvjp(la.eigh, _eigh_vjp)
+defvjp(la.eigh, _eigh_vjp, impl=_eigh_impl)
 defvjp(la.eigvalsh, _eigvalsh_vjp, impl=_eigvalsh_impl)
 
 
@@ -810,7 +840,8 @@ def _cholesky_vjp(g, L, A, upper=False):
     return _mT(la.solve(Lt, _mT(la.solve(Lt, P))))
 
 
-defvjp(la.cholesky, _cholesky_vjp)
+defvjp(la.cholesky, _cholesky_vjp,
+       impl=lambda A, upper=False: (a := la.cholesky(_sym(A), upper=upper), a))
 
 
 def _qr_vjp(g, ans, A, mode="reduced"):
@@ -983,6 +1014,7 @@ def expm_vjp(g, E, A):
 # mc.expm (mcutils.forward.expm) hands traced arguments to their tracer's
 # __array_function__, so registering it here makes mc.expm work on Boxes.
 defvjp(_forward.expm, expm_vjp)
+
 
 
 # ═════════════════ rules added for issue 13 (functions that had no rule) ═════════════════

@@ -568,10 +568,13 @@ def test_non_scalar_output_error_points_to_vjp_and_jacobian():
 
 
 def test_unsupported_function_names_it_and_says_how_to_add_a_rule():
-    with pytest.raises(TypeError, match=r"numpy.*pinv.*To add one.*reverse_rules"):
-        mc.grad(lambda A: np.sum(la.pinv(A)))(R(3, 3))
-    with pytest.raises(TypeError, match=r"add\.reduce"):
-        mc.grad(lambda x: np.add.reduce(x))(R(3))
+    with pytest.raises(TypeError, match=r"numpy.*lstsq.*To add one.*reverse_rules"):
+        mc.grad(lambda A: np.sum(la.lstsq(A, np.ones(3))[0]))(R(3, 3))
+    with pytest.raises(TypeError, match=r"multiply\.outer"):
+        mc.grad(lambda x: np.sum(np.multiply.outer(x, x)))(R(3))
+    # ufunc methods with a NumPy-function equivalent are that function
+    x = R(4)
+    assert np.allclose(mc.grad(lambda x: np.add.reduce(x * x))(x), 2 * x)
 
 
 def test_in_place_assignment_is_a_clear_error():
@@ -636,3 +639,95 @@ def test_matrix_rules_on_random_shapes(m, k, n, seed):
     f = lambda A: np.sum(np.sin(A @ la.solve(S, B))) + la.norm(A) + la.slogdet(A.T @ A
                                                                              + np.eye(k))[1]
     check(f, A)
+
+
+# ------------------------------------------------- issue 13: wrong answers, both modes
+def _both(f, x, dx):
+    """(jvp, ⟨∇f, dx⟩, finite differences) of a scalar f at x along dx."""
+    return (mc.jvp(f, x, dx)[1], np.sum(mc.grad(f)(x) * dx),
+            mc.fd.jvp(f, x, dx, method="richardson"))
+
+
+def test_clip_with_keyword_bounds_matches_finite_differences_in_both_modes():
+    x = np.array([-1.2, -0.1, 0.05, 0.2, 0.9, 1.7])
+    dx = R(6)
+    for f in (lambda x: np.sum(np.clip(x, a_min=-0.3, a_max=0.3) ** 2),
+              lambda x: np.sum(np.clip(x, None, a_max=0.3) ** 2),
+              lambda x: np.sum(np.clip(x, min=-0.3, max=0.3) ** 2),
+              lambda x: np.sum(x.clip(-0.3, 0.3) ** 2)):
+        j, r, ref = _both(f, x, dx)
+        assert mc.relerr(j, ref) < 1e-8 and mc.relerr(r, ref) < 1e-8
+    g = mc.grad(lambda x: np.sum(np.clip(x, a_min=-0.3, a_max=0.3) ** 2))(x)
+    assert np.all(g[[0, 4, 5]] == 0)          # clipped entries have no derivative
+
+
+def test_eigh_convention_symmetrizes_so_jvp_and_grad_agree_for_nonsymmetric_direction():
+    A = sym(R(4, 4))
+    D = R(4, 4)                              # not symmetric
+    for f, A in ((lambda A: np.sum(np.linalg.eigh(A)[0] * np.arange(4.0)), A),
+                 (lambda A: np.sum(np.linalg.eigvalsh(A) ** 3), A),
+                 (lambda A: np.sum(K(4, 4) * np.linalg.eigh(A)[1] ** 2), A),
+                 (lambda A: np.sum(K(4, 4) * np.linalg.cholesky(A)), spd(4))):
+        j, r, _ = _both(f, A, D)
+        ref = mc.fd.jvp(lambda A: f((A + A.T) / 2), A, D, method="richardson")
+        assert mc.relerr(j, r) < 1e-10
+        assert mc.relerr(j, ref) < 1e-7
+    # for a symmetric input the value is NumPy's, bit for bit
+    w, Q = mc.jvp(np.linalg.eigh, A, D)[0]
+    assert np.array_equal(w, np.linalg.eigh(A)[0]) and np.array_equal(Q, np.linalg.eigh(A)[1])
+
+
+def test_complex_eigh_eigenvector_tangent_matches_finite_differences_gauge_invariantly():
+    Z = C(4, 4)
+    H = Z + Z.conj().T
+    dZ = C(4, 4)
+    proj = lambda H: (lambda Q: np.einsum("ik,jk->kij", Q, np.conj(Q)))(np.linalg.eigh(H)[1])
+    sq = lambda H: np.abs(np.linalg.eigh(H)[1]) ** 2
+    for f in (proj, sq):
+        for dH in (dZ + dZ.conj().T, dZ):     # Hermitian, and general (symmetrized)
+            ref = mc.fd.jvp(lambda H: f((H + H.conj().T) / 2), H, dH, method="richardson")
+            assert mc.relerr(mc.jvp(f, H, dH)[1], ref) < 1e-7
+    # the gauge: the tangent keeps qᵢᴴ dqᵢ = 0
+    Q, dQ = (a[1] for a in mc.jvp(np.linalg.eigh, H, dZ + dZ.conj().T))
+    assert np.allclose(np.diag(Q.conj().T @ dQ), 0, atol=1e-12)
+    # reverse mode of a real gauge-invariant function agrees
+    k = K(4, 4)
+    f = lambda H: np.sum(k * sq(H))
+    dH = dZ + dZ.conj().T
+    g = mc.grad(f)(H)
+    assert mc.relerr(np.real(np.sum(np.conj(g) * dH)), mc.jvp(f, H, dH)[1]) < 1e-8
+
+
+@pytest.mark.parametrize("fn", [np.std, np.var])
+def test_std_and_var_of_one_entry_have_derivative_zero_not_nan(fn):
+    x = R(5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no divide-by-zero on the way
+        for f in (lambda x: fn(x[:1]), lambda x: np.sum(fn(x[:, None] * np.ones(3)[None, :]
+                                                            [:, :1], axis=1))):
+            assert np.all(mc.grad(f)(x) == 0)
+            assert mc.jvp(f, x, R(5))[1] == 0
+            assert mc.fd.jvp(f, x, R(5)) == 0
+    # second order too
+    assert np.all(mc.hessian(lambda x: np.std(x[:1]) + np.sum(x ** 2), x) == 2 * np.eye(5))
+    # and away from that point std is still right
+    check(lambda x: np.std(x[:2] * 3.0), x)
+
+
+def test_power_at_zero_has_derivative_zero_not_nan_in_both_modes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # ∂/∂y 0ʸ = 0 for y > 0
+        assert mc.jvp(lambda y: np.power(0.0, y), 2.0, 1.0)[1] == 0
+        assert mc.grad(lambda y: np.power(0.0, y))(2.0) == 0
+        # ∂/∂x x⁰ = 0, also at x = 0
+        assert mc.grad(lambda x: np.power(x, 0.0))(0.0) == 0
+        assert mc.jvp(lambda x: np.power(x, 0.0), 0.0, 1.0)[1] == 0
+        x = np.array([0.0, 0.5, 2.0])
+        y = np.array([0.0, 1.0, 2.5])
+        assert np.array_equal(mc.grad(lambda x: np.sum(x ** y))(x), [0.0, 1.0, 2.5 * 2 ** 1.5])
+        assert np.array_equal(mc.jvp(lambda x: x ** y, x, np.ones(3))[1],
+                              [0.0, 1.0, 2.5 * 2 ** 1.5])
+        assert np.array_equal(mc.jvp(lambda y: np.power(np.array([0.0, 2.0]), y),
+                                     np.array([1.5, 1.5]), np.ones(2))[1],
+                              [0.0, np.log(2.0) * 2 ** 1.5])
