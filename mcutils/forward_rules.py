@@ -945,3 +945,118 @@ def real_if_close(a, tol=100):
 FUNCTION_RULES[np.sinc] = sinc
 FUNCTION_RULES[np.nan_to_num] = nan_to_num
 FUNCTION_RULES[np.real_if_close] = real_if_close
+
+
+# ── selections and rearrangements, written as one gather ──
+# repeat, tile, flips, rot90, rollaxis, split, take_along_axis, pad, partition, … only
+# move entries around (pad also adds constants).  Each is computed as  ravel(x)[I]  with
+# the index array I = f(arange(x.size).reshape(x.shape), …): NumPy itself says where every
+# entry goes.  Indexing has rules in both modes (its reverse rule adds the cotangents of
+# repeated entries), so one composite serves forward, reverse and second order.
+import inspect  # noqa: E402
+
+
+def _first_arg(func, args, kw):
+    """(data, other positional args, other keywords): the data argument may come by
+    keyword under NumPy's name for it (np.repeat(a=x, repeats=2))."""
+    if args:
+        return args[0], args[1:], kw
+    name = next(iter(inspect.signature(func).parameters))
+    kw = dict(kw)
+    return kw.pop(name), (), kw
+
+
+def _no_tracers(func, args, kw):
+    for v in list(args) + list(kw.values()):
+        if any(hasattr(t, "_level") for t in (v if isinstance(v, (list, tuple)) else [v])):
+            raise TypeError(
+                f"mcutils differentiates np.{func.__name__} with respect to its first argument "
+                "only; its other arguments (shapes, counts, indices, pad widths, constants) "
+                "must be plain numbers or arrays")
+
+
+def gather(func):
+    """The composite rule  x ↦ ravel(x)[func(index array of x, …)]  for a function that
+    only selects entries of its first argument."""
+    def how(*args, **kw):
+        x, rest, kw = _first_arg(func, args, kw)
+        _no_tracers(func, rest, kw)
+        shape = _shape(x)
+        idx = func(np.arange(int(np.prod(shape))).reshape(shape), *rest, **kw)
+        flat = np.ravel(x)
+        if isinstance(idx, (list, tuple)):
+            return type(idx)(flat[i] for i in idx)
+        return flat[idx]
+
+    how.__name__ = how.__qualname__ = f"gather_{func.__name__}"
+    how.__doc__ = f"np.{func.__name__} as a gather from its first argument (see ``gather``)."
+    how.compose = True
+    return how
+
+
+@compose
+def atleast_3d(*arys):
+    """A reshape of each argument to NumPy's atleast_3d shape."""
+    out = [np.reshape(a, np.shape(np.atleast_3d(np.zeros(_shape(a))))) for a in arys]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+_PAD_GATHER_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+@compose
+def pad(array, pad_width, mode="constant", **kwargs):
+    """np.pad as a gather (modes constant, edge, reflect, symmetric, wrap); a constant
+    border contributes no derivative.  Other modes raise a TypeError."""
+    if not isinstance(mode, str) or mode not in _PAD_GATHER_MODES or kwargs.get(
+            "reflect_type", "even") != "even":
+        raise TypeError(
+            f"mcutils has no rule for np.pad with mode={mode!r}"
+            + (f", reflect_type={kwargs['reflect_type']!r}" if "reflect_type" in kwargs else "")
+            + f"; supported: mode in {_PAD_GATHER_MODES} (reflect_type='even')")
+    _no_tracers(np.pad, [pad_width], kwargs)
+    shape = _shape(array)
+    size = int(np.prod(shape))
+    idx = np.arange(size).reshape(shape)
+    if mode != "constant":
+        return np.ravel(array)[np.pad(idx, pad_width, mode, **kwargs)]
+    cv = kwargs.get("constant_values", 0)
+    ext = np.concatenate([np.ravel(array), np.zeros(1, dtype=_dtype(_fbase(array)))])
+    where = np.pad(idx, pad_width, "constant", constant_values=size)
+    border = np.pad(np.zeros(shape, dtype=_dtype(_fbase(array))), pad_width, "constant",
+                    constant_values=cv)
+    return ext[where] + border
+
+
+@compose
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """a taken along ``np.argpartition`` of its values: a valid partition (the kth entry in
+    sorted position, smaller ones before it, larger after); the order *within* each side
+    may differ from np.partition's, which NumPy does not specify either."""
+    if order is not None:
+        raise TypeError("mcutils: np.partition with order= (structured arrays) has no rule")
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    idx = np.argpartition(_fbase(a), kth, axis=axis, kind=kind)
+    return np.take_along_axis(a, idx, axis)
+
+
+@compose
+def select(condlist, choicelist, default=0):
+    """np.select as nested np.where, the first true condition winning (conditions are
+    read on the values: they carry no derivative)."""
+    if len(condlist) != len(choicelist) or not len(condlist):
+        return np.select([_fbase(c) for c in condlist], [_fbase(c) for c in choicelist],
+                         _fbase(default))                      # NumPy's own error
+    out = default
+    for c, ch in zip(reversed(condlist), reversed(choicelist), strict=True):
+        out = np.where(np.asarray(_fbase(c), dtype=bool), ch, out)
+    return out
+
+
+for _f in (np.hsplit, np.vsplit, np.dsplit, np.rollaxis):
+    FUNCTION_RULES[_f] = gather(_f)
+FUNCTION_RULES[np.atleast_3d] = atleast_3d
+FUNCTION_RULES[np.pad] = pad
+FUNCTION_RULES[np.partition] = partition
+FUNCTION_RULES[np.select] = select

@@ -1081,3 +1081,46 @@ defcomposite(np.sinc, _fr.sinc)
 defcomposite(np.nan_to_num, _fr.nan_to_num)
 defcomposite(np.real_if_close, _fr.real_if_close)
 defcomposite(np.angle, _fr._angle)
+
+
+# ── selections and rearrangements: one gather each (see forward_rules.gather) ──
+for _f in (np.repeat, np.tile, np.flipud, np.fliplr, np.rot90, np.rollaxis, np.split,
+           np.array_split, np.hsplit, np.vsplit, np.dsplit, np.take_along_axis):
+    defcomposite(_f, _fr.gather(_f))
+defcomposite(np.atleast_3d, _fr.atleast_3d)
+defcomposite(np.pad, _fr.pad)
+defcomposite(np.partition, _fr.partition)
+defcomposite(np.select, _fr.select)
+defcomposite(np.column_stack, lambda tup: np.concatenate(
+    [np.reshape(t, (-1, 1)) if _ndim(t) < 2 else t for t in tup], axis=1))
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    # a × b component by component (a 2-vector has a zero third component)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    na, nb = _shape(a)[-1], _shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        return np.cross(_base(a), _base(b))               # NumPy's error message
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2] if na == 3 else 0.0
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2] if nb == 3 else 0.0
+    if na == nb == 2:
+        return a0 * b1 - a1 * b0
+    c = np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    return np.moveaxis(c, -1, axisc)
+
+
+defcomposite(np.cross, _cross)
+
+
+def _sort_any_axis(a, axis=-1, kind=None, order=None, stable=None):
+    # sorting permutes entries: a taken along argsort of its values (ties: stable order)
+    if order is not None:
+        raise TypeError("mcutils: np.sort with order= (structured arrays) has no rule")
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    return np.take_along_axis(a, np.argsort(_base(a), axis=axis, kind="stable"), axis)
+
+
+defcomposite(np.sort, _sort_any_axis)        # replaces the 1-D-only composite above

@@ -289,3 +289,142 @@ def test_real_if_close_both_modes():
     assert not np.iscomplexobj(y) and not np.iscomplexobj(dy)
     check_both(f, x)
     check_both(lambda z: np.real_if_close(z + 0j, tol=1000), x)
+
+
+# ═════════════════════════ selections and rearrangements ═════════════════════════
+X34 = rng_(70).standard_normal((3, 4))
+X234 = rng_(71).standard_normal((2, 3, 4))
+
+SHAPE_CASES = {
+    "repeat": (lambda x: np.repeat(x, 2), X34),
+    "repeat axis": (lambda x: np.repeat(x, [1, 0, 3], axis=0), X34),
+    "repeat kw": (lambda x: np.repeat(a=x, repeats=[2, 1, 1, 3], axis=1), X34),
+    "tile": (lambda x: np.tile(x, (2, 1, 3)), X34),
+    "tile kw": (lambda x: np.tile(A=x, reps=2), X34),
+    "split": (lambda x: np.split(x, 2, axis=1), X34),
+    "split kw": (lambda x: np.split(ary=x, indices_or_sections=[1, 2], axis=0), X34),
+    "array_split": (lambda x: np.array_split(x, 3, 1), X34),
+    "array_split kw": (lambda x: np.array_split(x, indices_or_sections=3, axis=1), X34),
+    "hsplit": (lambda x: np.hsplit(x, 2), X34),
+    "hsplit kw": (lambda x: np.hsplit(ary=x, indices_or_sections=[1]), X34),
+    "vsplit": (lambda x: np.vsplit(x, [1]), X34),
+    "dsplit": (lambda x: np.dsplit(x, 2), X234),
+    "dsplit kw": (lambda x: np.dsplit(x, indices_or_sections=[3]), X234),
+    "column_stack": (lambda x: np.column_stack([x[0], x[1] ** 2, X34[2]]), X34),
+    "column_stack 2d": (lambda x: np.column_stack((x, X34[:, :1], x[:, 0])), X34),
+    "atleast_3d": (lambda x: np.atleast_3d(x), X34),
+    "atleast_3d 1d": (lambda x: np.atleast_3d(x[0]), X34),
+    "atleast_3d several": (lambda x: np.atleast_3d(x[0, 0], x, X234 * x[0, 0]), X34),
+    "flipud": (np.flipud, X34),
+    "flipud kw": (lambda x: np.flipud(m=x), X234),
+    "fliplr": (np.fliplr, X34),
+    "rot90": (np.rot90, X34),
+    "rot90 k": (lambda x: np.rot90(x, 3, (2, 0)), X234),
+    "rot90 kw": (lambda x: np.rot90(x, k=-1, axes=(1, 2)), X234),
+    "rollaxis": (lambda x: np.rollaxis(x, 2), X234),
+    "rollaxis kw": (lambda x: np.rollaxis(x, axis=2, start=1), X234),
+    "take_along_axis": (lambda x: np.take_along_axis(x, np.array([[2, 0, 2, 1]]), 0), X34),
+    "take_along_axis kw": (lambda x: np.take_along_axis(
+        x, indices=np.argsort(X34, axis=1), axis=1), X34),
+    "cross": (lambda x: np.cross(x[:, :3], X34[:, 1:]), X34),
+    "cross both": (lambda x: np.cross(x[:, :3], x[:, 1:] ** 2), X34),
+    "cross axes": (lambda x: np.cross(x[:, :3].T, X34[:, 1:], axisa=0, axisb=1, axisc=0), X34),
+    "cross axis kw": (lambda x: np.cross(a=x[:3, :3], b=X34[:, 1:], axis=0), X34),
+    "pad": (lambda x: np.pad(x, 1), X34),
+    "pad constant": (lambda x: np.pad(x, ((1, 0), (2, 3)), constant_values=2.5), X34),
+    "pad kw": (lambda x: np.pad(array=x, pad_width=(0, 2), mode="constant",
+                                constant_values=((1, 2), (3, 4))), X34),
+    "pad edge": (lambda x: np.pad(x, 2, "edge"), X34),
+    "pad reflect": (lambda x: np.pad(x, ((2, 1), (3, 3)), mode="reflect"), X34),
+    "pad symmetric": (lambda x: np.pad(x, 2, mode="symmetric"), X34),
+    "pad wrap": (lambda x: np.pad(x, ((0, 4), (1, 1)), mode="wrap"), X34),
+    "partition": (lambda x: np.partition(x, 2), X34),
+    "partition axis": (lambda x: np.partition(x, (0, 2), axis=0), X34),
+    "partition kw": (lambda x: np.partition(a=x, kth=5, axis=None), X34),
+    "select": (lambda x: np.select([X34 > 0.5, X34 < -0.5], [x, x ** 2], -x), X34),
+    "select kw": (lambda x: np.select(condlist=[X34 > 0], choicelist=[np.sin(x)],
+                                      default=X34), X34),
+    "select broadcast": (lambda x: np.select([X34[0] > 0, X34[1] > 0], [x[0], 3.0]), X34),
+}
+
+
+@pytest.mark.parametrize("name", SHAPE_CASES)
+def test_selection_both_modes(name):
+    f, x = SHAPE_CASES[name]
+    check_both(f, x)
+
+
+@pytest.mark.parametrize("name", SHAPE_CASES)
+def test_selection_values_are_numpys(name):
+    f, x = SHAPE_CASES[name]
+    y = f(x)
+    flat = lambda z: np.concatenate([np.ravel(p) for p in f(z)])
+    rev = mc.vjp(f if not isinstance(y, (list, tuple)) else flat, x)[0]
+    for traced in (mc.jvp(f, x, np.ones_like(x))[0], rev):
+        if isinstance(y, (list, tuple)) and traced is rev:
+            np.testing.assert_array_equal(np.asarray(rev), np.concatenate(
+                [np.ravel(p) for p in y]))
+        elif isinstance(y, (list, tuple)):
+            assert type(traced) is type(y) and len(traced) == len(y)
+            for a, b in zip(traced, y, strict=True):
+                np.testing.assert_array_equal(np.asarray(a), b)
+        elif name.startswith("partition"):
+            # a valid partition: kth entries in place, neighbours on the right side
+            np.testing.assert_array_equal(np.sort(np.asarray(traced), axis=None),
+                                          np.sort(y, axis=None))
+        else:
+            np.testing.assert_array_equal(np.asarray(traced), y)
+
+
+def test_partition_is_a_valid_partition():
+    x = rng_(72).standard_normal(9)
+    y = mc.vjp(lambda z: np.partition(z, 4), x)[0]
+    y = np.asarray(y)
+    assert y[4] == np.sort(x)[4] and np.all(y[:4] <= y[4]) and np.all(y[5:] >= y[4])
+
+
+def test_repeat_gradient_adds_up_copies():
+    x = np.array([1.0, 2.0, 3.0])
+    g = mc.grad(lambda z: np.sum(np.repeat(z, [2, 0, 3]) * np.arange(5.0)))(x)
+    np.testing.assert_array_equal(g, [0 + 1, 0, 2 + 3 + 4])
+
+
+def test_pad_unsupported_modes_raise_clearly():
+    for kw in ({"mode": "mean"}, {"mode": "linear_ramp"}, {"mode": "reflect",
+                                                           "reflect_type": "odd"}):
+        with pytest.raises(TypeError, match=r"np.pad with mode=.*supported"):
+            mc.grad(lambda z, kw=kw: np.sum(np.pad(z, 1, **kw)))(X34)
+        with pytest.raises(TypeError, match=r"np.pad with mode=.*supported"):
+            mc.jvp(lambda z, kw=kw: np.pad(z, 1, **kw), X34, X34)
+
+
+def test_traced_parameters_raise_clearly():
+    with pytest.raises(TypeError, match="first argument only"):
+        mc.grad(lambda z: np.sum(np.pad(z, 1, constant_values=z[0, 0])))(X34)
+    with pytest.raises(TypeError, match="first argument only"):
+        mc.jvp(lambda z: np.pad(z, 1, constant_values=z[0, 0]), X34, X34)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_sort_and_max_with_axis_second_order(axis):
+    # forward-over-reverse (mc.hessian) and reverse-over-forward both need a rule for
+    # take_along_axis, which sort/max/min use; compare with finite differences of ∇f
+    x = rng_(73).standard_normal((3, 4))
+    w = rng_(74).standard_normal(x.size if axis is None else (3, 4))
+
+    def f(v):
+        X = np.reshape(v, (3, 4))
+        s = np.sort(X ** 3, axis=axis)
+        m = np.max(X * X, axis=axis) if axis is not None else np.max(X * X)
+        return np.sum(w * np.ravel(s) if axis is None else w * s) + np.sum(m ** 2) \
+            + np.sum(np.min(np.sin(X), axis=axis) ** 3)
+
+    v = x.ravel()
+    H = mc.hessian(f, v)
+    Hfd = mc.fd.jacobian(mc.grad(f), v, method="richardson")
+    assert mc.relerr(H, Hfd) < 1e-7
+    d = rng_(75).standard_normal(v.shape)
+    rof = mc.grad(lambda z: mc.jvp(f, z, d)[1])(v)          # reverse over forward
+    assert mc.relerr(rof, H @ d) < 1e-10
+    check_both(lambda X: np.sort(X, axis=axis), x)
+    check_both(lambda X: np.sort(X, axis), x)
