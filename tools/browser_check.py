@@ -1,8 +1,14 @@
 """Open every lecture and solution in JupyterLab in headless Chromium, as a student would.
 
-    python tools/browser_check.py                       # all lectures and solutions
+    python tools/browser_check.py                       # `make lab`, all lectures and solutions
     python tools/browser_check.py lectures/03_finite_differences.ipynb
+    python tools/browser_check.py --make-lab            # only the `make lab` check
     make browser-test
+
+First, the README's own command: `make lab` itself is started (LAB_ARGS adds only a free port,
+no token and no browser); its start page must be lectures/00_welcome.ipynb served from the
+repository root, the welcome notebook's links must open a problem set and a later lecture,
+and the file browser must show psets/ and solutions/.
 
 For each notebook: a fresh JupyterLab workspace, *Run → Run All Cells* from the menu, wait
 until every code cell shows an execution number, *File → Save*, then fail if any output is
@@ -23,13 +29,17 @@ import argparse
 import json
 import os
 import pathlib
+import posixpath
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -45,6 +55,8 @@ SETTINGS = {  # user settings for the temporary JupyterLab
         "windowingMode": "none", "autoStartDefaultKernel": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false", "checkForUpdates": False},
+    # `make lab` serves the real repository: nothing may be saved there behind our back.
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
 
@@ -55,14 +67,19 @@ def free_port() -> int:
 
 
 class Lab:
-    """A throw-away JupyterLab server on a scratch copy of the repository."""
+    """A throw-away JupyterLab server on a scratch copy of the repository, or (make_lab=True)
+    the server that the README's `make lab` starts in the repository itself, with only the
+    options a test needs added through LAB_ARGS (free port, no token, no browser)."""
 
-    def __init__(self, tmp: pathlib.Path):
+    def __init__(self, tmp: pathlib.Path, make_lab: bool = False):
         self.tmp = tmp
-        self.repo = tmp / "repo"
-        ignore = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".ipynb_checkpoints",
-                                        "browser-screenshots", "*.egg-info")
-        shutil.copytree(ROOT, self.repo, ignore=ignore)
+        self.make_lab = make_lab
+        self.repo = ROOT if make_lab else tmp / "repo"
+        if not make_lab:
+            ignore = shutil.ignore_patterns(".venv", ".git", "__pycache__",
+                                            ".ipynb_checkpoints", "browser-screenshots",
+                                            "*.egg-info", "build")
+            shutil.copytree(ROOT, self.repo, ignore=ignore)
         env = dict(os.environ)
         for var in ("CONFIG", "DATA", "RUNTIME"):
             env[f"JUPYTER_{var}_DIR"] = str(tmp / var.lower())
@@ -78,13 +95,17 @@ class Lab:
         self.url = f"http://127.0.0.1:{self.port}"
         jupyter = pathlib.Path(sys.executable).parent / "jupyter"
         self.log = open(tmp / "lab.log", "w")
-        self.proc = subprocess.Popen(
-            [str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
-             "--IdentityProvider.token=", "--ServerApp.password=",
-             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={self.repo}"]
-            + (["--allow-root"] if os.geteuid() == 0 else []),
-            cwd=self.repo, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        test_opts = ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+                     "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+                     "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+                     "--LabApp.expose_app_in_browser=True"]
+        if make_lab:  # its own process group, so that make and jupyter stop together
+            cmd = ["make", "--no-print-directory", "lab", "LAB_ARGS=" + " ".join(test_opts)]
+        else:
+            cmd = ([str(jupyter), "lab", *test_opts, f"--ServerApp.root_dir={self.repo}"]
+                   + (["--allow-root"] if os.geteuid() == 0 else []))
+        self.proc = subprocess.Popen(cmd, cwd=self.repo, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=make_lab)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -131,11 +152,17 @@ class Lab:
                     raise
 
     def close(self):
-        self.proc.terminate()
+        if self.make_lab:  # make and the jupyter it started: the group this script made
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        else:
+            self.proc.terminate()
         try:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            if self.make_lab:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.kill()
         self.log.close()
 
 
@@ -222,6 +249,96 @@ def check_notebook(page, lab: Lab, rel: str, shots: pathlib.Path) -> list[str]:
     return problems
 
 
+WELCOME = "lectures/00_welcome.ipynb"
+
+
+def lab_ready(page, url: str) -> str:
+    """Open url in JupyterLab, wait until the app has restored its layout, and return the
+    path of the document in the main area."""
+    page.goto(url)
+    page.wait_for_function("() => window.jupyterapp", timeout=60_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
+                           " return w && w.context && w.context.path; }", timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell",
+                           timeout=60_000)
+    return current_document(page)
+
+
+def current_document(page) -> str | None:
+    return page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget;"
+                         " return w && w.context ? w.context.path : null; }")
+
+
+def follow_link(page, lab: Lab, link: str, shots: pathlib.Path) -> list[str]:
+    """Click the welcome notebook's markdown link ``link`` (relative to lectures/): the
+    linked notebook must open, so the server's root must hold the linked folder."""
+    lab_ready(page, f"{lab.url}/lab/tree/{WELCOME}?reset")
+    # JupyterLab resolves a relative link against the notebook's folder on the server.
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(WELCOME), link))
+    anchor = page.locator(f".jp-MarkdownCell a[href*='/files/{target}']").first
+    try:
+        anchor.wait_for(timeout=30_000)
+    except Exception:
+        return [f"{WELCOME}: no rendered link to {target} (from {link})"]
+    anchor.scroll_into_view_if_needed()
+    anchor.click()
+    try:
+        page.wait_for_function(
+            "path => { const w = window.jupyterapp.shell.currentWidget;"
+            " return w && w.context && w.context.path === path; }", arg=target, timeout=30_000)
+        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell",
+                               timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(shots / f"make-lab-link-{posixpath.basename(link)}.error.png"))
+        return [f"the link {link} in {WELCOME} did not open {target} (open: "
+                f"{current_document(page)!r})"]
+    lab.shutdown_kernels()
+    return []
+
+
+def check_make_lab(page, lab: Lab, shots: pathlib.Path) -> list[str]:
+    """The README's `make lab`: served from the repository root, starts on the welcome
+    notebook, whose links reach a problem set and a later lecture; psets/ and solutions/ are
+    in the file browser."""
+    problems = []
+    root = {c["name"] for c in lab.api("GET", "/api/contents/")["content"]}
+    missing = {"lectures", "psets", "solutions", "README.md"} - root
+    if missing:
+        problems.append(f"`make lab` serves a folder without {sorted(missing)}")
+    opened = lab_ready(page, f"{lab.url}/")  # the start page `make lab` gives
+    where = urllib.parse.urlparse(page.url).path
+    if opened != WELCOME or where != f"/lab/tree/{WELCOME}":
+        problems.append(f"`make lab` starts at {where}, showing {opened!r}, not {WELCOME}")
+    links = notebook_links(ROOT / WELCOME)
+    wanted = ([x for x in links if x.startswith("../psets/")][:1]
+              + [x for x in links if re.match(r"^(\./)?(0[2-9]|1\d)_\w+\.ipynb$", x)][:1])
+    if len(wanted) < 2:
+        problems.append(f"{WELCOME} needs a link to a problem set and to a later lecture")
+    for link in wanted:
+        problems += follow_link(page, lab, link, shots)
+    page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").first.click()
+    try:
+        page.wait_for_function(
+            "() => { const names = [...document.querySelectorAll('.jp-FileBrowser "
+            ".jp-DirListing-itemText')].map(e => e.textContent.trim());"
+            " return ['psets', 'solutions', 'lectures'].every(n => names.includes(n)); }",
+            timeout=30_000)
+    except Exception:
+        problems.append("the file browser at the root does not show psets/, solutions/ and "
+                        "lectures/")
+    page.screenshot(path=str(shots / "make-lab.png"))
+    lab.shutdown_kernels()
+    return problems
+
+
+def notebook_links(path: pathlib.Path) -> list[str]:
+    """Targets of the relative Markdown links in a notebook, in order."""
+    nb = json.loads(path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return [m for m in re.findall(r"\]\(([^)\s]+)\)", text) if "://" not in m]
+
+
 def check_widget(page, shot: pathlib.Path) -> list[str]:
     slider = page.locator(".jupyter-widgets .noUi-handle, .widget-slider input[type=range]")
     if slider.count() == 0:
@@ -253,6 +370,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*")
     parser.add_argument("--screenshots", default=str(ROOT / "browser-screenshots"))
+    parser.add_argument("--make-lab", action="store_true",
+                        help="only check the server `make lab` starts (run first by default "
+                             "when no notebook is named)")
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         print(f"Chromium not found at {CHROMIUM}. Install Debian's package first:\n"
@@ -268,10 +388,31 @@ def main(argv=None) -> int:
     shots = pathlib.Path(args.screenshots)
     shots.mkdir(parents=True, exist_ok=True)
     failures = {}
+    if args.make_lab:
+        rels = []
     with tempfile.TemporaryDirectory(prefix="mc-browser-") as tmp, sync_playwright() as pw:
-        lab = Lab(pathlib.Path(tmp))
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=CHROMIUM_ARGS)
+        if args.make_lab or not args.paths:
+            start = time.monotonic()
+            (pathlib.Path(tmp) / "make-lab").mkdir()
+            lab = Lab(pathlib.Path(tmp) / "make-lab", make_lab=True)
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            try:
+                problems = check_make_lab(context.new_page(), lab, shots)
+            except Exception as exc:
+                problems = [f"{type(exc).__name__}: {str(exc).splitlines()[0]}"]
+            finally:
+                context.close()
+                lab.close()
+                shutil.copy(lab.tmp / "lab.log", shots / "make-lab.log")
+            status = "ok" if not problems else "FAILED"
+            print(f"{status:6} {time.monotonic() - start:6.1f} s  make lab", flush=True)
+            for p in problems:
+                print(f"         - {p}", flush=True)
+            if problems:
+                failures["make lab"] = problems
+        lab = Lab(pathlib.Path(tmp)) if rels else None
         try:
             for rel in rels:
                 start = time.monotonic()
@@ -292,10 +433,12 @@ def main(argv=None) -> int:
                     failures[rel] = problems
         finally:
             browser.close()
-            lab.close()
-            shutil.copy(lab.tmp / "lab.log", shots / "jupyterlab.log")
+            if lab is not None:
+                lab.close()
+                shutil.copy(lab.tmp / "lab.log", shots / "jupyterlab.log")
     print(f"screenshots: {shots}")
-    print(f"{len(rels) - len(failures)} passed, {len(failures)} failed")
+    checked = len(rels) + bool(args.make_lab or not args.paths)
+    print(f"{checked - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
