@@ -100,6 +100,8 @@ class Lab:
                      "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
                      "--LabApp.expose_app_in_browser=True"]
         if make_lab:  # its own process group, so that make and jupyter stop together
+            # (checkpoints, which JupyterLab writes on opening a notebook, go to tmp)
+            test_opts.append(f"--FileCheckpoints.checkpoint_dir={tmp / 'checkpoints'}")
             cmd = ["make", "--no-print-directory", "lab", "LAB_ARGS=" + " ".join(test_opts)]
         else:
             cmd = ([str(jupyter), "lab", *test_opts, f"--ServerApp.root_dir={self.repo}"]
