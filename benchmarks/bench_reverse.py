@@ -70,20 +70,31 @@ def best_time(fn, repeat=25, run=0.005):
     return min(t.repeat(repeat=repeat, number=number)) / number
 
 
-def problems(rng):
-    out = []
-    for n in (10, 500):
-        W1 = rng.standard_normal((n, n)) / np.sqrt(n)
-        W2 = rng.standard_normal((n, n)) / np.sqrt(n)
-        x = rng.standard_normal(n)
-        out.append((f"MLP n={n}, grad in x", "mlp_x", (W1, W2, x), 8.0 if n == 10 else 2.5))
-        if n == 500:
-            out.append((f"MLP n={n}, grad in (W1, W2)", "mlp_W", (W1, W2, x), 4.0))
-    n = 200
-    A = rng.standard_normal((n, n)) + np.sqrt(n) * np.eye(n)
-    B = rng.standard_normal((n, n))
-    out.append(("logdet A + tr(A^-1 B), 200x200", "logdet", (A, B), 2.0))
-    return out
+PROBLEMS = [  # (title, kind, n, goal for mcutils)
+    ("MLP n=10, grad in x", "mlp_x", 10, 8.0),
+    ("MLP n=500, grad in x", "mlp_x", 500, 2.5),
+    ("MLP n=500, grad in (W1, W2)", "mlp_W", 500, 4.0),
+    ("logdet A + tr(A^-1 B), 200x200", "logdet", 200, 2.0),
+]
+
+
+def problem(index):
+    """(title, kind, args, goal) of one problem; its data depend only on its size, so a
+    process can build one problem without the allocations of the others."""
+    title, kind, n, goal = PROBLEMS[index]
+    rng = np.random.default_rng(2026 + n)
+    if kind == "logdet":
+        A = rng.standard_normal((n, n)) + np.sqrt(n) * np.eye(n)
+        B = rng.standard_normal((n, n))
+        return title, kind, (A, B), goal
+    W1 = rng.standard_normal((n, n)) / np.sqrt(n)
+    W2 = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+    return title, kind, (W1, W2, x), goal
+
+
+def problems():
+    return [problem(i) for i in range(len(PROBLEMS))]
 
 
 def numpy_versions(np_):
@@ -97,8 +108,9 @@ def numpy_versions(np_):
     return mlp, logdet
 
 
-def gradient_callables(kind, args):
-    """{framework: zero-argument callable computing the gradient}."""
+def gradient_callables(kind, args, peers=True):
+    """{framework: zero-argument callable computing the gradient} (only mcutils if not
+    ``peers``; importing a peer changes the process's memory, see sustained_child)."""
     out = {}
     mlp, logdet = numpy_versions(np)
     if kind == "mlp_x":
@@ -113,6 +125,8 @@ def gradient_callables(kind, args):
         A, B = args
         gA = mc.grad(lambda A: logdet(A, B))
         out["mcutils"] = lambda: gA(A)
+    if not peers:
+        return out
 
     try:
         import autograd
@@ -179,79 +193,95 @@ def gradient_callables(kind, args):
     return out
 
 
+def _minor_faults():
+    try:
+        import resource
+    except ImportError:          # not Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def sustained_time(fn, calls=SUSTAINED_CALLS):
-    """Median seconds per call over a loop of ``calls`` consecutive calls.  Each result is
-    kept alive until the next call has returned (as ``G = grad(W)`` in a training loop), so
-    the allocator sees the same pattern of allocations and frees as real use."""
+    """(median seconds per call, minor page faults per call) over a loop of ``calls``
+    consecutive calls.  Each result is kept alive until the next call has returned (as
+    ``G = grad(W)`` in a training loop), so the allocator sees the allocations and frees
+    of real use.  The page-fault count does not depend on the load of the machine."""
     keep = fn()                  # warm up (and compile, for jit)
     times = []
     clock = time.perf_counter
+    faults = _minor_faults()
     for _ in range(calls):
         t0 = clock()
         out = fn()
         times.append(clock() - t0)
         keep = out
+    faults = (_minor_faults() - faults) / calls
     del keep
-    return float(np.median(times))
+    return float(np.median(times)), faults
 
 
-def sustained_child(setting):
-    """Run in a fresh process: print one JSON line of sustained ratios per problem."""
+def sustained_child(setting, index):
+    """Run in a fresh process: print the sustained ratios of problem ``index`` as JSON.
+
+    What a process allocated before changes glibc's behaviour (freeing one large block
+    raises its thresholds for the rest of the run), so each (setting, problem) gets its
+    own process, and mcutils is measured before any peer framework is imported."""
     applied = None
     if setting == "reuse":
         from mcutils.nbsetup import reuse_freed_memory
 
         applied = reuse_freed_memory()
-    rng = np.random.default_rng(2026)
     mlp, logdet = numpy_versions(np)
-    rows = []
-    for title, kind, args, _ in problems(rng):
-        plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
-        fns = {"numpy": plain_fn, **gradient_callables(kind, args)}
-        best = dict.fromkeys(fns, np.inf)
+    title, kind, args, _ = problem(index)
+    plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
+    best, faults = {}, {}
+
+    def stages():                # the peers are imported only after mcutils is measured
+        yield {"numpy": plain_fn, **gradient_callables(kind, args, peers=False)}
+        yield {k: v for k, v in gradient_callables(kind, args).items() if k != "mcutils"}
+
+    for fns in stages():
+        for name in fns:
+            best.setdefault(name, np.inf)
         for _ in range(SUSTAINED_LOOPS):
             for name, fn in fns.items():
-                best[name] = min(best[name], sustained_time(fn))
-        plain = best.pop("numpy")
-        rows.append({"problem": title, "plain": plain,
-                     "ratios": {name: t / plain for name, t in best.items()}})
-    print(json.dumps({"setting": setting, "applied": applied, "rows": rows}))
+                t, pf = sustained_time(fn)
+                if t < best[name]:
+                    best[name], faults[name] = t, pf
+    plain = best.pop("numpy")
+    print(json.dumps({"setting": setting, "applied": applied, "problem": title,
+                      "plain": plain, "ratios": {n: t / plain for n, t in best.items()},
+                      "faults": faults}))
 
 
 def sustained_table():
     print()
     print(f"sustained: median of a loop of {SUSTAINED_CALLS} calls / median plain call "
-          f"(best of {SUSTAINED_LOOPS} loops), each setting in a fresh process")
-    results = {}
-    for setting in SETTINGS:
-        cmd = [sys.executable, os.path.abspath(__file__), "--sustained-child", setting]
-        if "--threads" in sys.argv:
-            cmd.append("--threads")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
-        if proc.returncode != 0:
-            print(f"  setting {setting!r} failed:\n{proc.stderr}")
-            continue
-        results[setting] = json.loads(proc.stdout.strip().splitlines()[-1])
-    if not results:
-        return
-    if results.get("reuse", {}).get("applied") is False:
-        print("  (reuse_freed_memory() is a no-op here: not Linux with glibc)")
+          f"(best of {SUSTAINED_LOOPS} loops), each setting and problem in a fresh process")
     width = max(len(v) for v in SETTINGS.values())
-    print(f"{'problem':34s} {'allocator':{width}s} " + " ".join(f"{n:>10s}" for n in NAMES))
-    first = next(iter(results.values()))
-    for i, row in enumerate(first["rows"]):
+    print(f"{'problem':34s} {'allocator':{width}s} " + " ".join(f"{n:>10s}" for n in NAMES)
+          + "  page faults per mcutils call")
+    for index, (title, *_) in enumerate(PROBLEMS):
         for setting, label in SETTINGS.items():
-            if setting not in results:
+            cmd = [sys.executable, os.path.abspath(__file__), "--sustained-child", setting,
+                   str(index)]
+            if "--threads" in sys.argv:
+                cmd.append("--threads")
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+            name = title if setting == "default" else ""
+            if proc.returncode != 0:
+                print(f"{name:34s} {label:{width}s} failed:\n{proc.stderr}")
                 continue
-            ratios = results[setting]["rows"][i]["ratios"]
-            cells = " ".join(f"{ratios[n]:9.2f}x" if n in ratios else f"{'-':>10s}"
-                             for n in NAMES)
-            name = row["problem"] if setting == "default" else ""
-            print(f"{name:34s} {label:{width}s} {cells}")
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            if res["applied"] is False:
+                label += " (no-op here: not glibc)"
+            cells = " ".join(f"{res['ratios'][n]:9.2f}x" if n in res["ratios"]
+                             else f"{'-':>10s}" for n in NAMES)
+            print(f"{name:34s} {label:{width}s} {cells}  {res['faults']['mcutils']:8.0f}",
+                  flush=True)
 
 
 def main():
-    rng = np.random.default_rng(2026)
     mlp, logdet = numpy_versions(np)
     names = NAMES
     print("gradient time / plain NumPy forward time (lower is better; goal for mcutils)")
@@ -260,7 +290,7 @@ def main():
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
     print(f"{'problem':34s} {'numpy f':>10s} " + " ".join(f"{n:>10s}" for n in names)
           + f" {'goal':>6s}")
-    for title, kind, args, goal in problems(rng):
+    for title, kind, args, goal in problems():
         plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
         fns = {"numpy": plain_fn, **gradient_callables(kind, args)}
         best = dict.fromkeys(fns, np.inf)
@@ -281,6 +311,7 @@ def main():
     t_grad = best_time(lambda: mc.grad(chain)(x), repeat=5)
     print(f"scalar tape: {(t_grad - t_plain) / 2000 * 1e6:.2f} us per recorded operation "
           f"(forward + backward), float op {t_plain / 2000 * 1e9:.0f} ns")
+    sys.stdout.flush()
     if "--no-sustained" not in sys.argv:
         sustained_table()
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
@@ -288,6 +319,7 @@ def main():
 
 if __name__ == "__main__":
     if "--sustained-child" in sys.argv:
-        sustained_child(sys.argv[sys.argv.index("--sustained-child") + 1])
+        i = sys.argv.index("--sustained-child")
+        sustained_child(sys.argv[i + 1], int(sys.argv[i + 2]))
     else:
         main()
