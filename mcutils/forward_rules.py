@@ -853,7 +853,10 @@ def eig_gap_inverse(w, what="np.linalg.eig"):
             f"mcutils: differentiating {what} at a repeated eigenvalue: eigenvalues are not "
             "differentiable there and eigenvectors are not unique; the coupling between the "
             "repeated pair is set to 0 (right only for functions of their sum or of the "
-            "invariant subspace)", RuntimeWarning, stacklevel=5)
+            "invariant subspace)" if what == "np.linalg.eig" else
+            f"mcutils: differentiating {what} at a repeated value: the vectors are not unique "
+            "there; the coupling between the repeated pair is set to 0 (right only for "
+            "functions of the whole subspace)", RuntimeWarning, stacklevel=5)
     dd = w[..., None, :] - w[..., :, None] if hasattr(w, "_level") else d
     return np.where(close, 0.0, 1.0 / np.where(close, 1.0, dd))
 
@@ -1060,3 +1063,63 @@ FUNCTION_RULES[np.atleast_3d] = atleast_3d
 FUNCTION_RULES[np.pad] = pad
 FUNCTION_RULES[np.partition] = partition
 FUNCTION_RULES[np.select] = select
+
+
+# ── linear algebra: pseudo-inverse, complex SVD ──
+def pinv_rank_check(A, P):
+    """Warn when A is rank deficient: the pseudo-inverse is discontinuous there (it jumps
+    when a perturbation raises the rank), and the derivative returned is that of the
+    constant-rank branch — exact along perturbations that keep the rank."""
+    Ab, Pb = _fbase(A), _fbase(P)
+    rank = np.real(np.trace(Pb @ Ab, axis1=-2, axis2=-1))
+    if np.any(np.round(rank) < min(Ab.shape[-2:])):
+        warnings.warn(
+            "mcutils: differentiating np.linalg.pinv at a rank-deficient matrix: pinv is not "
+            "continuous there; the derivative is that of the constant-rank branch (right for "
+            "perturbations that keep the rank)", RuntimeWarning, stacklevel=5)
+
+
+def _pinv_fn(vals, tans, kw):
+    # P = A⁺ (Golub & Pereyra 1973; constant rank):
+    #   dP = −P dA P + P Pᴴ dAᴴ (I − A P) + (I − P A) dAᴴ Pᴴ P
+    A, dA = vals[0], tans[0]
+    P = np.linalg.pinv(A, *vals[1:], **kw)
+    pinv_rank_check(A, P)
+    dAh = _H(dA)
+    dP = (-(P @ dA @ P) + P @ (_H(P) @ (dAh - (dAh @ A) @ P))
+          + (dAh - P @ (A @ dAh)) @ (_H(P) @ P))
+    return P, dP
+
+
+def _svd_any_fn(vals, tans, kw):
+    # Complex A = U S Vᴴ (the real case is _svd_fn's).  With P = Uᴴ dA V:  dσ = Re diag P,
+    # Ω_U = UᴴdU = F∘(PS + SPᴴ),  Ω_V = VᴴdV = F∘(SP + PᴴS) − i diag(Im Pᵢᵢ/σᵢ),
+    # F_ij = 1/(σⱼ² − σᵢ²) — from P = Ω_U S + dS − S Ω_V with Ω_U, Ω_V skew-Hermitian.
+    # The phase of each pair (uᵢ, vᵢ) is NumPy's, arbitrary: this tangent keeps Uᴴ dU with a
+    # zero diagonal and puts the phase change Im Pᵢᵢ/σᵢ into vᵢ, so only quantities that do
+    # not depend on those phases (U diag(f(σ)) Vᴴ, |U|², singular values) are meaningful.
+    A, dA = vals[0], tans[0]
+    full, compute_uv, _ = _params(vals[1:], kw, ("full_matrices", True),
+                                  ("compute_uv", True), ("hermitian", False))
+    if not compute_uv or not (_is_complex(A) or _is_complex(dA)):
+        return _svd_fn(vals, tans, kw)
+    m, n = _shape(A)[-2:]
+    if full and m != n:
+        raise TypeError(
+            "mcutils differentiates singular *vectors* with full_matrices=False when A is not "
+            "square (the extra columns of a full U or V are not determined by A)")
+    U, s, Vh, P = _svd_parts(A, dA)
+    V, Ph = _H(Vh), _H(P)
+    F = eig_gap_inverse(s * s, what="np.linalg.svd (singular vectors)")
+    Sr, Sc = s[..., None, :], s[..., :, None]
+    ds = np.real(_diag(P))
+    Om_U = F * (P * Sr + Sc * Ph)
+    Om_V = F * (Sc * P + Ph * Sr) - 1j * (np.imag(_diag(P)) / s)[..., None, :] * np.eye(
+        _shape(s)[-1])
+    dU = U @ Om_U + (dA @ V - U @ P) / Sr
+    dV = V @ Om_V + (_H(dA) @ U - V @ Ph) / Sr
+    return _SVDResult(U, s, Vh), (dU, ds, _H(dV))
+
+
+FUNCTION_RULES[np.linalg.pinv] = frule(_pinv_fn)
+FUNCTION_RULES[np.linalg.svd] = frule(_svd_any_fn)

@@ -1124,3 +1124,134 @@ def _sort_any_axis(a, axis=-1, kind=None, order=None, stable=None):
 
 
 defcomposite(np.sort, _sort_any_axis)        # replaces the 1-D-only composite above
+
+
+# ── linear algebra: pseudo-inverse, complex SVD, matrix norms over any axes, einsum in
+#    its interleaved form, kron with a scalar ──
+def _pinv_vjp(g, P, A, *args, **kw):
+    # transpose of dP = −P dA P + P Pᴴ dAᴴ (I − AP) + (I − PA) dAᴴ Pᴴ P  (bilinear form;
+    # the dAᴴ terms are not holomorphic and carry their conjugates):
+    #   Ā = −Pᵀ Ḡ Pᵀ + conj((I − AP) Ḡᵀ P Pᴴ + PᴴP Ḡᵀ (I − PA))
+    _fr.pinv_rank_check(A, P)
+    Ph, Gt = _mT(_conj(P)), _mT(g)
+    herm = ((Gt - A @ (P @ Gt)) @ (P @ Ph)) + ((Ph @ P) @ (Gt - (Gt @ P) @ A))
+    return -(_mT(P) @ g @ _mT(P)) + _conj(herm)
+
+
+defvjp(la.pinv, _pinv_vjp)
+
+_svd_vjp_real = _svd_vjp
+
+
+def _svd_vjp_any(g, saved, A, full_matrices=True, compute_uv=True, hermitian=False):
+    # Complex A (the real case is _svd_vjp_real's): the transpose of forward_rules.
+    # _svd_any_fn, derived in the real inner product Re tr(Xᴴ·) from cotangents
+    # Ū = conj(ḡ_U), V̄ = ḡ_Vhᵀ:  Ω̄_U = UᴴŪ, Ω̄_V = VᴴV̄, X_U = F∘Ω̄_U, X_V = F∘Ω̄_V,
+    #   P̄ = diag(σ̄) + (X_U + X_Uᴴ)S + S(X_V + X_Vᴴ) − i diag(Im(Ω̄_V)ᵢᵢ/σᵢ),
+    #   Ā = U P̄ Vᴴ + (I − UUᴴ) Ū S⁻¹ Vᴴ + U S⁻¹ V̄ᴴ (I − VVᴴ),
+    # returned conjugated (the rules' bilinear form).
+    if compute_uv:
+        gU, gs, gVh = g
+    else:
+        gU, gs, gVh = None, g, None
+    if not _iscomplex(A) or (_is_zero(gU) and _is_zero(gVh)):
+        return _svd_vjp_real(g, saved, A, full_matrices, compute_uv, hermitian)
+    U, s, Vh = saved
+    m, n = _shape(A)[-2:]
+    if full_matrices and m != n:
+        raise TypeError("differentiating singular vectors needs "
+                        "np.linalg.svd(A, full_matrices=False)")
+    k = _shape(s)[-1]
+    U, Vh = U[..., :, :k], Vh[..., :k, :]
+    V = _mT(np.conj(Vh))
+    Uh = _mT(np.conj(U))
+    F = _fr.eig_gap_inverse(s * s, what="np.linalg.svd (singular vectors)")
+    Sr, Sc = s[..., None, :], s[..., :, None]
+    Pbar = 0.0 if _is_zero(gs) else _diag_embed(np.real(gs))
+    out = 0.0
+    if not _is_zero(gU):
+        Ub = np.conj(gU[..., :, :k])
+        XU = F * (Uh @ Ub)
+        Pbar = Pbar + (XU + _mT(np.conj(XU))) * Sr
+        out = out + (Ub - U @ (Uh @ Ub)) / Sr @ Vh
+    if not _is_zero(gVh):
+        Vb = _mT(gVh[..., :k, :])
+        Om = _mT(np.conj(V)) @ Vb
+        XV = F * Om
+        Pbar = Pbar + Sc * (XV + _mT(np.conj(XV))) - 1j * _diag_embed(
+            np.imag(np.diagonal(Om, 0, -2, -1)) / s)
+        Vbh = _mT(np.conj(Vb))
+        out = out + (U / Sr) @ (Vbh - (Vbh @ V) @ Vh)
+    return np.conj(U @ Pbar @ Vh + out)
+
+
+defvjp(la.svd, _svd_vjp_any, impl=_svd_impl)
+
+_norm_vjp_last_axes = _norm_vjp
+
+
+def _norm_vjp_any(g, ans, x, ord=None, axis=None, keepdims=False):
+    # spectral norms ('nuc' = Σσᵢ, 2 = σ₁, −2 = σ_min) over any pair of axes: move the pair
+    # last.  ∇‖A‖_* = U Vᴴ, ∇σ₁ = u₁v₁ᴴ, ∇σ_min = u_k v_kᴴ  (conjugated: bilinear form)
+    nd = _ndim(x)
+    matrix = (axis is None and nd == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
+    if not (matrix and isinstance(ord, (str, int, float)) and ord in ("nuc", 2, -2)):
+        return _norm_vjp_last_axes(g, ans, x, ord, axis, keepdims)
+    ax = tuple(int(a) % nd for a in axis) if axis is not None else (nd - 2, nd - 1)
+    if ax[0] == ax[1]:
+        return np.linalg.norm(_base(x), ord, axis)            # NumPy's error
+    U, _, Vh = la.svd(np.moveaxis(x, ax, (-2, -1)), full_matrices=False)
+    if ord == 2:
+        U, Vh = U[..., :, :1], Vh[..., :1, :]
+    elif ord == -2:
+        U, Vh = U[..., :, -1:], Vh[..., -1:, :]
+    gm = np.squeeze(g, ax) if keepdims else g
+    return np.moveaxis(_scalar_to_matrix(gm) * _conj(U @ Vh), (-2, -1), ax)
+
+
+defvjp(la.norm, _norm_vjp_any)
+
+
+def interleaved_einsum(args):
+    """einsum(a, [0, 1], b, [1, 2], [0, 2]) as ("AB,BC->AC", [a, b]); labels are NumPy's
+    (0–25 → 'A'–'Z', 26–51 → 'a'–'z'), so the implicit output order is NumPy's too."""
+    def label(i):
+        if i is Ellipsis:
+            return "..."
+        i = int(i)
+        return chr(ord("A") + i) if i < 26 else chr(ord("a") + i - 26)
+
+    ops = list(args[0:len(args) - len(args) % 2:2])
+    subs = ",".join("".join(label(i) for i in sub) for sub in args[1::2][:len(ops)])
+    if len(args) % 2:
+        subs += "->" + "".join(label(i) for i in args[-1])
+    return subs, ops
+
+
+_einsum_vjp_str = _einsum_vjp
+
+
+def _einsum_vjp_any(g, ans, argnums, *args, **kw):
+    if isinstance(args[0], str):
+        return _einsum_vjp_str(g, ans, argnums, *args, **kw)
+    subs, ops = interleaved_einsum(args)        # operand k sits at position 2k
+    res = _einsum_vjp_str(g, ans, [1 + i // 2 for i in argnums], subs, *ops, **kw)
+    out = [None] * len(args)
+    for i in argnums:
+        out[i] = res[1 + i // 2]
+    return out
+
+
+defjoint(np.einsum, _einsum_vjp_any)
+
+_kron_vjp_arrays = _kron_vjp
+
+
+def _kron_vjp_any(g, ans, argnums, a, b):
+    # a scalar operand: kron(a, B) = a·B (the engine sums the broadcast cotangent back)
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return [g * b, g * a]
+    return _kron_vjp_arrays(g, ans, argnums, a, b)
+
+
+defjoint(np.kron, _kron_vjp_any)

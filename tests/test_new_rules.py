@@ -428,3 +428,118 @@ def test_sort_and_max_with_axis_second_order(axis):
     assert mc.relerr(rof, H @ d) < 1e-10
     check_both(lambda X: np.sort(X, axis=axis), x)
     check_both(lambda X: np.sort(X, axis), x)
+
+
+# ═════════════════════════════ linear algebra ═════════════════════════════
+def cplx(shape, seed):
+    r = rng_(seed)
+    return r.standard_normal(shape) + 1j * r.standard_normal(shape)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (4, 4), (2, 4, 3)])
+@pytest.mark.parametrize("complex_", [False, True])
+def test_pinv_full_rank_both_modes(shape, complex_):
+    A = cplx(shape, 80) if complex_ else rng_(80).standard_normal(shape)
+    check_both(la.pinv, A, rtol=1e-6)
+    check_both(lambda M: la.pinv(M, rcond=1e-12), A, second=False)
+    check_both(lambda M: la.pinv(a=M, rtol=1e-10), A, second=False, seed=2)
+
+
+def test_pinv_formula_independently_checked():
+    # tall full-column-rank A: A⁺ = (AᵀA)⁻¹Aᵀ, differentiated by the product rule by hand
+    A, dA = rng_(81).standard_normal((5, 3)), rng_(82).standard_normal((5, 3))
+    G = A.T @ A
+    dG = dA.T @ A + A.T @ dA
+    by_hand = -la.solve(G, dG) @ la.solve(G, A.T) + la.solve(G, dA.T)
+    assert mc.relerr(mc.jvp(la.pinv, A, dA)[1], by_hand) < 1e-12
+
+
+def test_pinv_rank_deficient_warns_and_is_right_along_constant_rank():
+    r = rng_(83)
+    B, C = r.standard_normal((5, 2)), r.standard_normal((2, 4))
+    dB, dC = r.standard_normal((5, 2)), r.standard_normal((2, 4))
+    A, dA = B @ C, dB @ C + B @ dC                       # rank 2, and stays rank 2
+    with pytest.warns(RuntimeWarning, match="rank-deficient"):
+        _, dP = mc.jvp(la.pinv, A, dA)
+    fd = mc.fd.jvp(lambda t: la.pinv((B + t * dB) @ (C + t * dC)), 0.0, 1.0,
+                   method="richardson")
+    assert mc.relerr(dP, fd) < 1e-7
+    with pytest.warns(RuntimeWarning, match="rank-deficient"):
+        mc.grad(lambda M: np.sum(la.pinv(M)))(A)
+
+
+SVD_GAUGE_FREE = {   # functions of a complex SVD that do not depend on the phases of (uᵢ, vᵢ)
+    "s": lambda M: la.svd(M, compute_uv=False),
+    "U s^2 Vh": lambda M: (lambda U, s, Vh: (U * s[..., None, :] ** 2) @ Vh)(
+        *la.svd(M, full_matrices=False)),
+    "|U|^2": lambda M: np.abs(la.svd(M, full_matrices=False)[0]) ** 2,
+    "|Vh|^2": lambda M: np.abs(la.svd(M, full_matrices=False)[2]) ** 2,
+    "u1 v1^H": lambda M: (lambda U, s, Vh: U[..., :, :1] * Vh[..., :1, :])(
+        *la.svd(M, full_matrices=False)),
+    "kw": lambda M: (lambda r: r.U[..., :, 1:2] * r.Vh[..., 1:2, :] * r.S[..., 1:2, None])(
+        la.svd(a=M, full_matrices=False, compute_uv=True)),
+}
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (3, 3), (2, 4, 3)])
+@pytest.mark.parametrize("name", SVD_GAUGE_FREE)
+def test_complex_svd_both_modes(shape, name):
+    check_both(SVD_GAUGE_FREE[name], cplx(shape, 84))
+
+
+def test_complex_svd_full_matrices_of_rectangular_raises_clearly():
+    A = cplx((4, 3), 85)
+    with pytest.raises(TypeError, match="full_matrices=False"):
+        mc.grad(lambda M: np.sum(np.abs(la.svd(M)[0]) ** 2))(A)
+    with pytest.raises(TypeError, match="full_matrices=False"):
+        mc.jvp(lambda M: la.svd(M)[0], A, A)
+    check_both(lambda M: np.abs(la.svd(M)[0]) ** 2, cplx((3, 3), 86))   # square: fine
+
+
+@pytest.mark.parametrize("ord_", ["nuc", 2, -2, "fro"])
+@pytest.mark.parametrize("axis", [(0, 1), (1, 2), (2, 0), (-1, -3), None])
+def test_matrix_norms_over_any_axes_both_modes(ord_, axis):
+    X = rng_(87).standard_normal((3, 4, 5))
+    if axis is None:
+        X = X[0]
+    check_both(lambda M: la.norm(M, ord_, axis), X)
+    check_both(lambda M: la.norm(M, ord=ord_, axis=axis, keepdims=True), X, second=False)
+    check_both(lambda M: la.norm(x=M, ord=ord_, axis=axis), X, second=False, seed=3)
+
+
+def test_nuclear_norm_complex_and_gradient_is_UVh():
+    X = cplx((3, 4, 2), 88)
+    check_both(lambda M: la.norm(M, "nuc", axis=(0, 2)), X)
+    A = rng_(89).standard_normal((4, 3))
+    U, _, Vh = la.svd(A, full_matrices=False)
+    assert mc.relerr(mc.grad(lambda M: la.norm(M, "nuc"))(A), U @ Vh) < 1e-13
+
+
+def test_einsum_interleaved_both_modes():
+    r = rng_(90)
+    A, B, c = r.standard_normal((2, 3)), r.standard_normal((3, 4)), r.standard_normal(4)
+    cases = [
+        (lambda a: np.einsum(a, [0, 1], B, [1, 2], [0, 2]), A),
+        (lambda a: np.einsum(a, [0, 1], B, [1, 2]), A),                    # implicit output
+        (lambda b: np.einsum(A, [0, 1], b, [1, 2], c, [2], [0]), B),
+        (lambda b: np.einsum(b, [27, 3], b, [27, 3], [3]), B),            # both operands
+        (lambda b: np.einsum(b, [Ellipsis, 1], c, [1], [Ellipsis]), B),
+        (lambda a: np.einsum(a, [0, 1], [1, 0]) * 2, A),
+    ]
+    for f, x in cases:
+        np.testing.assert_allclose(np.asarray(mc.vjp(f, x)[0]), f(x), rtol=1e-15)
+        check_both(f, x)
+    f_str = lambda a: np.einsum("ij,jk->ik", a, B)
+    assert mc.relerr(mc.grad(lambda a: np.sum(cases[0][0](a) ** 2))(A),
+                     mc.grad(lambda a: np.sum(f_str(a) ** 2))(A)) < 1e-15
+
+
+def test_kron_with_a_scalar_operand_both_modes():
+    r = rng_(91)
+    B, a = r.standard_normal((2, 3)), r.standard_normal(3)
+    check_both(lambda s: np.kron(s, B), 1.7)
+    check_both(lambda s: np.kron(B, s), -0.4)
+    check_both(lambda M: np.kron(M[0, 1], M), B)
+    check_both(lambda v: np.kron(v, 2.5), a)
+    check_both(lambda v: np.kron(a=v[0], b=v), a, seed=4)
+    assert mc.grad(lambda s: np.sum(np.kron(s, B)))(2.0) == pytest.approx(np.sum(B), rel=1e-14)
