@@ -122,17 +122,25 @@ def jacobian(f, x=_CURRY, mode="forward"):
     return np.reshape(np.stack(rows, axis=0), yshape + xshape)
 
 
-def hessian(f, x):
+def hessian(f, x=_CURRY):
     """Hessian of a real scalar ``f`` at real ``x``, shape ``x.shape + x.shape``.
 
     Computed forward-over-reverse: column k is the jvp of ``grad(f)`` along e_k, i.e.
-    ``hvp(f, x, e_k)``; n jvps of one reverse pass each.  Example::
+    ``hvp(f, x, e_k)``; n jvps of one reverse pass each.  Without ``x``, ``hessian(f)`` is
+    the function x ↦ ∇²f(x); like :func:`jacobian` it can be differentiated again.
+    Example::
 
         >>> import numpy as np, mcutils as mc
         >>> mc.hessian(lambda x: x[0] ** 2 * x[1], np.array([1.0, 2.0]))
         array([[4., 2.],
                [2., 0.]])
     """
+    if x is _CURRY:
+        @functools.wraps(f)
+        def hessian_of_f(x):
+            return hessian(f, x)
+
+        return hessian_of_f
     return jacobian(grad(f), as_float_array(x), mode="forward")
 
 

@@ -192,5 +192,9 @@ def test_third_derivative_through_hessian():
     x = rng.standard_normal(3)
     assert np.trace(mc.hessian(f, x)) == pytest.approx(tr_hess(x), rel=1e-13)
     g = mc.grad(lambda x: np.trace(mc.hessian(f, x)))(x)
+    assert np.array_equal(mc.hessian(f)(x), mc.hessian(f, x))
+    T = mc.jacobian(mc.hessian(f))(x)                    # ∂³f, symmetric in all three
+    assert mc.relerr(np.einsum("iik->k", T), g) < 1e-13
+    assert np.allclose(T, np.transpose(T, (2, 0, 1)), rtol=1e-13, atol=1e-13)
     assert mc.relerr(g, mc.fd.gradient(tr_hess, x, method="richardson")) < 1e-10
     assert mc.relerr(g, 12 * np.sum(x) + 12 * x) < 1e-13
