@@ -304,6 +304,11 @@ def normalize_call(func, args, kwargs, differentiable=True):
         return args, kwargs
     names, defaults, posonly, varargs, kwonly, varkw, out_pos, special = info
     n = len(args)
+    if not kwargs and any(a is _NOVALUE for a in args):
+        kwargs = {names[i]: a for i, a in enumerate(args) if i < len(names) and i >= posonly
+                  and i >= 1}
+        args = args[:max(1, posonly)]
+        n = len(args)
     if not kwargs:                                    # the common case: nothing to move
         if out_pos is not None and n > out_pos and args[out_pos] is not None:
             raise out_error(func)
@@ -334,7 +339,8 @@ def normalize_call(func, args, kwargs, differentiable=True):
         elif name not in kwonly and not varkw:
             raise TypeError(f"{_fname(func)}() got an unexpected keyword argument {name!r}")
     for i in range(n, last + 1):
-        pos.append(kwargs.pop(names[i]) if names[i] in kwargs else defaults[i])
+        v = kwargs.pop(names[i]) if names[i] in kwargs else defaults[i]
+        pos.append(defaults[i] if v is _NOVALUE else v)
     while len(pos) > max(n, 1) and _is_default(pos[-1], defaults[len(pos) - 1],
                                                  names[len(pos) - 1]):
         pos.pop()                                     # trailing defaults say nothing

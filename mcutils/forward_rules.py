@@ -482,6 +482,47 @@ def _polyval(p, x):
     return y
 
 
+def _vector_norm(x, axis, keepdims, ord):
+    # vector_norm(x) with axis=None is the norm of the flattened x (any number of axes)
+    if axis is None:
+        y = np.linalg.norm(np.ravel(x), ord)
+        return np.reshape(y, (1,) * len(_shape(x))) if keepdims else y
+    if isinstance(axis, tuple) and len(axis) > 1:
+        nd = len(_shape(x))
+        axes = tuple(a % nd for a in axis)
+        rest = [a for a in range(nd) if a not in axes]
+        xm = np.transpose(x, rest + list(axes))
+        flat = np.reshape(xm, tuple(_shape(xm)[:len(rest)]) + (-1,))
+        y = np.linalg.norm(flat, ord, -1)
+        if keepdims:
+            y = np.reshape(y, tuple(1 if a in axes else n for a, n in enumerate(_shape(x))))
+        return y
+    return np.linalg.norm(x, ord, axis, keepdims)
+
+
+@compose
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    # Σ wᵢaᵢ / Σ wᵢ along axis (the mean when weights is None), traced in a and weights
+    if weights is None:
+        avg = np.mean(a, axis=axis, keepdims=keepdims)
+        scl = np.ones(_shape(avg)) * (np.prod(_shape(a)) / max(np.prod(_shape(avg)), 1))
+    else:
+        w = weights
+        if _shape(w) != _shape(a):
+            if axis is None or len(_shape(w)) != 1:
+                raise TypeError("np.average: weights of a shape other than a's need axis= "
+                                "and must be 1-D (as in NumPy)")
+            shape = [1] * len(_shape(a))
+            shape[axis] = -1
+            w = np.reshape(w, tuple(shape))
+        scl = np.sum(np.broadcast_to(w, np.broadcast_shapes(_shape(w), _shape(a))),
+                     axis=axis, keepdims=keepdims)
+        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / scl
+    if returned:
+        return avg, scl
+    return avg
+
+
 @compose
 def _angle(z, deg=False):
     a = np.arctan2(np.imag(z), np.real(z))
@@ -773,7 +814,7 @@ FUNCTION_RULES = {
     np.real: _lin, np.imag: _lin, np.atleast_1d: _lin, np.atleast_2d: _lin,
     np.split: _lin, np.array_split: _lin, np.matrix_transpose: _lin,
     np.linalg.matrix_transpose: _lin, np.fft.fft: _lin, np.fft.ifft: _lin,
-    np.fft.fft2: _lin, np.fft.ifft2: _lin, np.average: _lin,
+    np.fft.fft2: _lin, np.fft.ifft2: _lin,
     # linear in every data argument (constants contribute zero tangents)
     np.concatenate: _lin, np.concat: _lin, np.stack: _lin, np.hstack: _lin, np.vstack: _lin,
     np.column_stack: _lin, np.dstack: _lin, np.broadcast_arrays: linear("all"),
@@ -789,7 +830,7 @@ FUNCTION_RULES = {
     np.min: _extreme(np.argmin), np.amin: _extreme(np.argmin),
     np.prod: frule(_prod_fn), np.cumprod: frule(_cumprod_fn), np.sort: frule(_sort_fn),
     np.clip: frule(_clip_fn), np.var: _var, np.std: _std, np.polyval: _polyval,
-    np.angle: _angle,
+    np.angle: _angle, np.average: _average,
     # linear algebra
     # d(A⁻¹) = −A⁻¹ dA A⁻¹
     np.linalg.inv: unary(lambda Y, A, dA: -Y @ dA @ Y),
@@ -805,6 +846,15 @@ FUNCTION_RULES = {
     np.linalg.svdvals: unary(_svdvals_jvp),
     np.linalg.matrix_power: _matrix_power,
     np.linalg.norm: frule(_norm_fn),
+    # the array-API spellings, in terms of the above
+    np.linalg.diagonal: compose(lambda x, *, offset=0: np.diagonal(x, offset, -2, -1)),
+    np.linalg.trace: compose(lambda x, *, offset=0, dtype=None:
+                             np.trace(x, offset, -2, -1, dtype)),
+    np.linalg.matmul: compose(lambda x1, x2: np.matmul(x1, x2)),
+    np.linalg.vector_norm: compose(lambda x, *, axis=None, keepdims=False, ord=2:
+                                   _vector_norm(x, axis, keepdims, ord)),
+    np.linalg.matrix_norm: compose(lambda x, *, keepdims=False, ord="fro":
+                                   np.linalg.norm(x, ord, (-2, -1), keepdims)),
 }
 
 # Results that do not depend differentiably on the input: computed on the values.
@@ -812,7 +862,8 @@ for _f in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.argmax,
            np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero, np.any,
            np.all, np.isclose, np.allclose, np.array_equal, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like, np.result_type, np.round, np.around,
-           np.searchsorted, np.lexsort):
+           np.searchsorted, np.lexsort, np.iscomplex, np.isreal, np.unique, np.array_equiv,
+           np.linalg.matrix_rank):
     FUNCTION_RULES[_f] = NONDIFF
 
 

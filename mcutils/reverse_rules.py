@@ -47,6 +47,7 @@ import numpy as np
 
 from . import forward as _forward
 from ._core import Tracer
+from .forward_rules import _vector_norm
 from .linalg import adjugate
 
 la = np.linalg
@@ -245,7 +246,8 @@ for _f in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.round, np.isnan, np
            np.argwhere, np.flatnonzero, np.isclose, np.allclose, np.array_equal,
            np.count_nonzero, np.zeros_like, np.ones_like, np.empty_like, np.isreal,
            np.iscomplex, np.searchsorted, la.matrix_rank, np.any, np.all, np.unique,
-           np.result_type, np.full_like, np.array_equiv):
+           np.result_type, np.full_like, np.array_equiv, np.iscomplexobj, np.isrealobj,
+           np.lexsort):
     defconst(_f)
 defconst(np.around)
 
@@ -498,6 +500,85 @@ defvjp(np.diagonal, lambda g, ans, x, offset=0, axis1=0, axis2=1:
 defcomposite(la.diagonal, lambda x, offset=0: np.diagonal(x, offset, -2, -1))
 
 
+def _take_vjp(g, ans, a, indices, axis=None, out=None, mode="raise"):
+    # take picks entries (along axis); its transpose scatters ḡ back, adding on repeats
+    if mode != "raise":
+        raise TypeError("mcutils reverse mode differentiates np.take with mode='raise' only")
+    if axis is None:
+        return np.reshape(_getitem_vjp(g, None, np.ravel(a), (np.asarray(indices),)), _shape(a))
+    ax = axis % _ndim(a)
+    return _getitem_vjp(g, None, a, _slices(_ndim(a), ax, np.asarray(indices)))
+
+
+defvjp(np.take, _take_vjp)
+defcomposite(np.dstack, lambda tup: np.concatenate([np.atleast_3d(t) if _ndim(t) < 3 else t
+                                                    for t in tup], axis=2))
+defcomposite(np.broadcast_arrays, lambda *args, subok=False: tuple(
+    np.broadcast_to(a, np.broadcast_shapes(*[_shape(b) for b in args])) for a in args))
+
+
+def _polyval(p, x):
+    # Horner: ((p₀ x + p₁) x + p₂) …
+    y = 0.0 * x
+    for k in range(_shape(p)[0]):
+        y = y * x + p[k]
+    return y
+
+
+defcomposite(np.polyval, _polyval)
+
+
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    # Σ wᵢaᵢ / Σ wᵢ along axis (the mean when weights is None), traced in a and weights
+    if weights is None:
+        avg = np.mean(a, axis=axis, keepdims=keepdims)
+        scl = np.ones(_shape(avg)) * (np.prod(_shape(a)) / max(np.prod(_shape(avg)), 1))
+    else:
+        w = weights
+        if _shape(w) != _shape(a):
+            if axis is None or _ndim(w) != 1:
+                raise TypeError("np.average: weights of a shape other than a's need axis= "
+                                "and must be 1-D (as in NumPy)")
+            shape = [1] * _ndim(a)
+            shape[axis] = -1
+            w = np.reshape(w, tuple(shape))
+        scl = np.sum(np.broadcast_to(w, np.broadcast_shapes(_shape(w), _shape(a))),
+                     axis=axis, keepdims=keepdims)
+        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / scl
+    if returned:
+        return avg, scl
+    return avg
+
+
+defcomposite(np.average, _average)
+
+
+def _fft_fit(g, shape, axes):
+    """Crop or zero-pad g along ``axes`` to ``shape`` (the transpose of NumPy's n=/s=)."""
+    for ax in axes:
+        ax = ax % len(shape)
+        m, k = shape[ax], _shape(g)[ax]
+        if k > m:
+            g = g[_slices(_ndim(g), ax, slice(0, m))]
+        elif k < m:
+            pad = list(_shape(g))
+            pad[ax] = m - k
+            g = np.concatenate([g, np.zeros(tuple(pad))], axis=ax)
+    return g
+
+
+# The DFT matrix is symmetric (Fᵀ = F), so in the bilinear form the transpose of
+# x ↦ fft(x) is ḡ ↦ fft(ḡ) with the same normalisation, cropped/padded back to x's length.
+defvjp(np.fft.fft, lambda g, ans, a, n=None, axis=-1, norm=None, out=None:
+       _fft_fit(np.fft.fft(g, None, axis, norm), _shape(a), (axis,)))
+defvjp(np.fft.ifft, lambda g, ans, a, n=None, axis=-1, norm=None, out=None:
+       _fft_fit(np.fft.ifft(g, None, axis, norm), _shape(a), (axis,)))
+defvjp(np.fft.fft2, lambda g, ans, a, s=None, axes=(-2, -1), norm=None, out=None:
+       _fft_fit(np.fft.fft2(g, None, axes, norm), _shape(a), axes))
+defvjp(np.fft.ifft2, lambda g, ans, a, s=None, axes=(-2, -1), norm=None, out=None:
+       _fft_fit(np.fft.ifft2(g, None, axes, norm), _shape(a), axes))
+
+
 # ================================================================= products
 def _matmul_vjp(g, ans, argnums, A, B):
     # C = AB:  Ā = C̄ Bᵀ,  B̄ = Aᵀ C̄   (1-D operands are promoted as NumPy does)
@@ -540,6 +621,7 @@ defcomposite(np.vdot, lambda a, b: np.sum(np.conj(np.ravel(a)) * np.ravel(b)))
 defcomposite(np.inner, lambda a, b: a * b if 0 in (_ndim(a), _ndim(b))
              else np.tensordot(a, b, axes=([-1], [-1])))
 defcomposite(la.multi_dot, lambda arrays, **kw: _multi_dot(arrays))
+defcomposite(la.outer, lambda a, b: np.outer(a, b))
 
 
 def _multi_dot(arrays):
@@ -958,8 +1040,7 @@ def _norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
 
 defvjp(la.norm, _norm_vjp)
 defcomposite(la.vector_norm, lambda x, axis=None, keepdims=False, ord=2:
-             la.norm(x if axis is not None or _ndim(x) <= 1 else np.ravel(x), ord, axis,
-                     keepdims))
+             _vector_norm(x, axis, keepdims, ord))    # the same traced code as forward mode
 defcomposite(la.matrix_norm, lambda x, keepdims=False, ord="fro":
              la.norm(x, ord, (-2, -1), keepdims))
 
