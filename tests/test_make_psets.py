@@ -52,3 +52,54 @@ def test_markdown_answer_and_solution_only_cells():
     out = make_psets.student_version(notebook(md, only))
     assert len(out.cells) == 1
     assert out.cells[0].source == "**Answer.**\n*Your answer here.*"
+
+
+SOLUTIONS = sorted((pathlib.Path(__file__).resolve().parents[1] / "solutions").glob("pset*.ipynb"))
+
+
+def test_every_solution_has_a_student_version_and_nothing_else():
+    psets = sorted(p.name for p in (SOLUTIONS[0].parents[1] / "psets").glob("*.ipynb"))
+    assert psets == [p.name for p in SOLUTIONS] == ["pset1.ipynb", "pset2.ipynb", "pset3.ipynb"]
+
+
+@pytest.mark.parametrize("src", SOLUTIONS, ids=lambda p: p.stem)
+def test_student_version_inverts_to_the_solution_outside_the_answers(src):
+    """Put each solution region back where its stub is: the solution's source comes out, so the
+    student version differs from the worked solution only inside the marked answers."""
+    sol = nbformat.read(src, as_version=4)
+    student = nbformat.read(src.parents[1] / "psets" / src.name, as_version=4)
+    kept = [c for c in sol.cells if "solution-only" not in c.get("metadata", {}).get("tags", [])]
+    assert len(kept) == len(student.cells)
+    regions = 0
+    for s_cell, t_cell in zip(kept, student.cells, strict=True):
+        assert s_cell.cell_type == t_cell.cell_type and t_cell.get("outputs", []) == []
+        if s_cell.cell_type == "markdown":
+            answers = make_psets.MD_REGION.findall(s_cell.source)
+            rebuilt = t_cell.source
+            for answer in answers:
+                assert make_psets.MD_STUB in rebuilt
+                rebuilt = rebuilt.replace(make_psets.MD_STUB, answer, 1)
+            regions += len(answers)
+            assert rebuilt == s_cell.source
+            continue
+        out, lines = [], iter(t_cell.source.splitlines())
+        inside = False
+        for line in s_cell.source.splitlines():
+            begin = make_psets.CODE_BEGIN.match(line)
+            if begin:
+                inside, regions = True, regions + 1
+                assert next(lines).strip() == "# YOUR CODE HERE"
+                stub = next(lines).strip()
+                assert stub == (begin["stub"] or 'raise NotImplementedError("your code here")')
+                out.append(line)
+            elif make_psets.CODE_END.match(line):
+                inside = False
+                out.append(line)
+            elif inside:
+                out.append(line)
+            else:
+                assert next(lines) == line
+                out.append(line)
+        assert next(lines, None) is None
+        assert "\n".join(out) == s_cell.source.rstrip("\n")
+    assert regions >= 10
