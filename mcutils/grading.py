@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks, fd
+from ._core import as_float_array
 
 PASS, FAIL, UNANSWERED = "pass", "fail", "unanswered"
 _SYMBOL = {PASS: "✓", FAIL: "✗", UNANSWERED: "…"}
@@ -270,7 +271,7 @@ def _is_items(x):
 
 
 def _flat(arrays):
-    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+    return np.concatenate([np.ravel(as_float_array(a)) for a in arrays])
 
 
 def _unflat(v, like):
@@ -296,7 +297,7 @@ def check_gradient(problem, f, grad, x, hint="", **options):
             g = _numeric(g, shape=np.shape(x))
             return _from_check(problem, checks.check_gradient(f, g, x, **options),
                                "gradient", hint)
-        like = [np.asarray(v, dtype=float) for v in x]
+        like = [as_float_array(v) for v in x]
         items = _items(g, like)
         flat_f = lambda v: f(_unflat(v, like))  # noqa: E731
         result = checks.check_gradient(flat_f, _flat(items), _flat(like), **options)
@@ -318,7 +319,7 @@ def check_jvp(problem, f, df, x, hint="", **options):
     """Does the student's ``df(x, dx)`` equal f'(x)[dx]?  Compared with finite differences
     along random directions (:func:`mcutils.check_jvp`)."""
     def run():
-        x_arr = np.asarray(x, dtype=float)
+        x_arr = as_float_array(x)
         shape = np.shape(f(x_arr.copy()))
         _numeric(_call(df, x_arr, np.ones_like(x_arr)), shape=shape)  # stubs, None, shape
 
@@ -390,7 +391,7 @@ def check_rule(problem, f, *args, hint="", **options):
     def run():
         if not (f.jvp_rules or f.vjp_rules):
             raise _Unanswered
-        vals = [np.asarray(a, dtype=float) for a in args]
+        vals = [as_float_array(a) for a in args]
         y = np.asarray(f(*(_copy(v) for v in vals)))
         for k, rule in sorted(f.jvp_rules.items()):
             _numeric(_call(rule, np.ones_like(vals[k]), y, *vals), "your jvp rule's output",

@@ -235,3 +235,14 @@ def test_kronecker_rank():
     assert grading.kronecker_rank(lambda X: C @ X @ B.T + X, 2, 3) == 2
     assert grading.kronecker_rank(lambda X: D * X, 2, 3) == 1
     assert grading.kronecker_rank(lambda X: X.T, 3, 3) == 9
+
+
+def test_complex_inputs_keep_their_imaginary_part():
+    z = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    M = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    assert grading.check_jvp("9", lambda z: M @ z, lambda z, dz: M @ dz, z)
+    assert grading.check_jvp("9", lambda z: M @ z, lambda z, dz: M @ dz.real, z).status == "fail"
+    h = lambda z: np.sum(np.abs(M @ z) ** 2)  # noqa: E731
+    assert grading.check_gradient("9", h, lambda z: 2 * M.conj().T @ (M @ z), z)
+    assert grading.check_gradient("9", h, lambda z: np.conj(2 * M.conj().T @ (M @ z)), z).status \
+        == "fail"
