@@ -246,3 +246,11 @@ def test_complex_inputs_keep_their_imaginary_part():
     assert grading.check_gradient("9", h, lambda z: 2 * M.conj().T @ (M @ z), z)
     assert grading.check_gradient("9", h, lambda z: np.conj(2 * M.conj().T @ (M @ z)), z).status \
         == "fail"
+
+
+def test_an_order_mistake_is_not_followed_by_the_problems_hint():
+    u, w = rng.standard_normal(3), rng.standard_normal(3)
+    g = lambda P: P[0] @ P[0] + 3 * P[1] @ P[1]  # noqa: E731
+    v = grading.check_gradient("6", g, lambda P: [6 * P[1], 2 * P[0]], [u, w],
+                               hint="did you add the penalty?")
+    assert v.message.endswith("the items are in reverse order") and "Hint" not in v.message
