@@ -44,6 +44,9 @@ import timeit
 if "--threads" not in sys.argv:
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
+# Importing mcutils.nbsetup (for jax64) would apply reuse_freed_memory(); the best-of table
+# and the "default" rows measure the allocator's defaults, the "reuse" rows call it.
+os.environ.setdefault("MCUTILS_MALLOC", "default")
 
 import numpy as np  # noqa: E402
 
@@ -207,17 +210,20 @@ def sustained_time(fn, calls=SUSTAINED_CALLS):
     ``G = grad(W)`` in a training loop), so the allocator sees the allocations and frees
     of real use.  The page-fault count does not depend on the load of the machine."""
     keep = fn()                  # warm up (and compile, for jit)
-    times = []
-    clock = time.perf_counter
+    times, cpu_times = [], []
+    clock, cpu = time.perf_counter, time.process_time
     faults = _minor_faults()
     for _ in range(calls):
+        c0 = cpu()
         t0 = clock()
         out = fn()
-        times.append(clock() - t0)
+        t1 = clock()
+        cpu_times.append(cpu() - c0)
+        times.append(t1 - t0)
         keep = out
     faults = (_minor_faults() - faults) / calls
     del keep
-    return float(np.median(times)), faults
+    return float(np.median(times)), faults, float(np.median(cpu_times))
 
 
 def sustained_child(setting, index):
@@ -234,7 +240,7 @@ def sustained_child(setting, index):
     mlp, logdet = numpy_versions(np)
     title, kind, args, _ = problem(index)
     plain_fn = (lambda: mlp(*args)) if kind != "logdet" else (lambda: logdet(*args))
-    best, faults = {}, {}
+    best, faults, cpu = {}, {}, {}
 
     def stages():                # the peers are imported only after mcutils is measured
         yield {"numpy": plain_fn, **gradient_callables(kind, args, peers=False)}
@@ -245,13 +251,14 @@ def sustained_child(setting, index):
             best.setdefault(name, np.inf)
         for _ in range(SUSTAINED_LOOPS):
             for name, fn in fns.items():
-                t, pf = sustained_time(fn)
+                t, pf, c = sustained_time(fn)
                 if t < best[name]:
                     best[name], faults[name] = t, pf
+                cpu[name] = min(cpu.get(name, np.inf), c)
     plain = best.pop("numpy")
     print(json.dumps({"setting": setting, "applied": applied, "problem": title,
                       "plain": plain, "ratios": {n: t / plain for n, t in best.items()},
-                      "faults": faults}))
+                      "faults": faults, "cpu_ratio": cpu["mcutils"] / cpu["numpy"]}))
 
 
 def sustained_table():
@@ -259,8 +266,10 @@ def sustained_table():
     print(f"sustained: median of a loop of {SUSTAINED_CALLS} calls / median plain call "
           f"(best of {SUSTAINED_LOOPS} loops), each setting and problem in a fresh process")
     width = max(len(v) for v in SETTINGS.values())
+    print("(mcutils CPU: the same ratio in process CPU time, which a busy machine disturbs "
+          "less; faults: minor page faults per mcutils gradient)")
     print(f"{'problem':34s} {'allocator':{width}s} " + " ".join(f"{n:>10s}" for n in NAMES)
-          + "  page faults per mcutils call")
+          + f" {'mcutils CPU':>12s} {'faults':>7s}")
     for index, (title, *_) in enumerate(PROBLEMS):
         for setting, label in SETTINGS.items():
             cmd = [sys.executable, os.path.abspath(__file__), "--sustained-child", setting,
@@ -277,8 +286,8 @@ def sustained_table():
                 label += " (no-op here: not glibc)"
             cells = " ".join(f"{res['ratios'][n]:9.2f}x" if n in res["ratios"]
                              else f"{'-':>10s}" for n in NAMES)
-            print(f"{name:34s} {label:{width}s} {cells}  {res['faults']['mcutils']:8.0f}",
-                  flush=True)
+            print(f"{name:34s} {label:{width}s} {cells} {res['cpu_ratio']:11.2f}x "
+                  f"{res['faults']['mcutils']:7.0f}", flush=True)
 
 
 def main():
