@@ -1174,3 +1174,86 @@ def _svd_any_fn(vals, tans, kw):
 
 FUNCTION_RULES[np.linalg.pinv] = frule(_pinv_fn)
 FUNCTION_RULES[np.linalg.svd] = frule(_svd_any_fn)
+
+
+# ── np.gradient and np.linspace (traced endpoints) ──
+def _gradient_axis(f, ax, h, edge_order):
+    """np.gradient along one axis as a banded linear map: output i mixes at most three
+    neighbouring entries (a window starting at i−1, or at i / i−2 on the first / last
+    row).  The weights are read off NumPy itself, from np.gradient of the three 0/1 combs
+    j ≡ r (mod 3): inside a window of three the residues differ, so comb r at row i is
+    exactly the weight of the window's entry with residue r."""
+    n = _shape(f)[ax]
+    combs = np.stack([np.gradient((np.arange(n) % 3 == r).astype(float), h,
+                                  edge_order=edge_order) for r in range(3)])
+    i = np.arange(n)
+    start = np.where(i == 0, 0, np.where(i == n - 1, -2, -1))
+    fm = np.moveaxis(f, ax, -1)
+    y = 0.0
+    for w in range(3):
+        j = i + start + w
+        valid = (j >= 0) & (j < n)
+        jc = np.clip(j, 0, n - 1)
+        y = y + np.where(valid, combs[jc % 3, i], 0.0) * fm[..., jc]
+    return np.moveaxis(y, -1, ax)
+
+
+@compose
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """np.gradient, linear in f: each axis's difference weights (any spacing or
+    coordinates, edge_order 1 or 2) come from NumPy, applied with traced products.
+    The spacing arguments are parameters (not differentiated)."""
+    _no_tracers(np.gradient, varargs, {})
+    shape = _shape(f)
+    nd = len(shape)
+    np.gradient(np.zeros(shape), *varargs, axis=axis, edge_order=edge_order)   # NumPy's checks
+    axes = tuple(range(nd)) if axis is None else tuple(
+        int(a) % nd for a in ((axis,) if np.ndim(axis) == 0 else axis))
+    if not varargs:
+        spacing = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacing = [varargs[0]] * len(axes)
+    else:
+        spacing = list(varargs)
+    out = tuple(_gradient_axis(f, ax, h, edge_order) for ax, h in zip(axes, spacing, strict=True))
+    return out[0] if len(out) == 1 else out
+
+
+@compose
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
+    """np.linspace with traced endpoints, computed the way NumPy computes it
+    (start + k·step, the last point set to stop), so the values are NumPy's bit for bit;
+    each point is an affine combination of start and stop."""
+    _no_tracers(np.linspace, [num], {})
+    if dtype is not None and np.dtype(dtype).kind in "biu":       # piecewise constant
+        return np.linspace(_fbase(start), _fbase(stop), num, endpoint, retstep, dtype, axis)
+    num = int(num)
+    if num < 0:
+        np.linspace(0.0, 1.0, num)                                  # NumPy's error
+    div = (num - 1) if endpoint else num
+    delta = stop - start
+    nd = np.ndim(_fbase(delta))
+    k = np.arange(num, dtype=float).reshape((-1,) + (1,) * nd)
+    if div > 0:
+        step = delta / div
+        if np.any(_fbase(step) == 0):
+            y = k / div * delta
+        else:
+            y = k * step
+    else:
+        step = np.nan * delta
+        y = k * delta
+    y = y + start
+    if endpoint and num > 1:
+        last = (np.arange(num) == num - 1).reshape((-1,) + (1,) * nd)
+        y = np.where(last, stop, y)
+    if axis != 0:
+        y = np.moveaxis(y, 0, axis)
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        y = y + 0j
+    return (y, step) if retstep else y
+
+
+FUNCTION_RULES[np.gradient] = gradient
+FUNCTION_RULES[np.linspace] = linspace

@@ -1336,3 +1336,8 @@ def _kron_vjp_any(g, ans, argnums, a, b):
 
 
 defjoint(np.kron, _kron_vjp_any)
+
+
+# ── np.gradient and np.linspace (traced endpoints), traced NumPy in forward_rules ──
+defcomposite(np.gradient, _fr.gradient)
+defcomposite(np.linspace, _fr.linspace)

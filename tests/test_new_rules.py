@@ -543,3 +543,72 @@ def test_kron_with_a_scalar_operand_both_modes():
     check_both(lambda v: np.kron(v, 2.5), a)
     check_both(lambda v: np.kron(a=v[0], b=v), a, seed=4)
     assert mc.grad(lambda s: np.sum(np.kron(s, B)))(2.0) == pytest.approx(np.sum(B), rel=1e-14)
+
+
+# ═════════════════════════════ gradient, linspace ═════════════════════════════
+GRADIENT_CASES = {
+    "1d": (lambda f: np.gradient(f), (7,)),
+    "1d spacing": (lambda f: np.gradient(f, 0.3), (7,)),
+    "1d coordinates": (lambda f: np.gradient(f, np.cumsum(rng_(92).uniform(0.2, 1, 7))), (7,)),
+    "1d edge_order 2": (lambda f: np.gradient(f, 0.5, edge_order=2), (6,)),
+    "coords edge 2": (lambda f: np.gradient(f, np.cumsum(rng_(93).uniform(0.2, 1, 5)),
+                                            edge_order=2), (5,)),
+    "2d": (lambda f: np.gradient(f), (4, 5)),
+    "2d two spacings": (lambda f: np.gradient(f, 0.5, np.linspace(0, 2, 5) ** 2 + 1), (4, 5)),
+    "axis": (lambda f: np.gradient(f, axis=1), (3, 4, 5)),
+    "axes kw": (lambda f: np.gradient(f=f, axis=(2, 0), edge_order=2), (3, 4, 5)),
+    "n=2": (lambda f: np.gradient(f), (2, 3)),
+    "complex": (lambda f: np.gradient(f * (1 + 2j), 0.1), (5,)),
+}
+
+
+@pytest.mark.parametrize("name", GRADIENT_CASES)
+def test_np_gradient_both_modes(name):
+    f, shape = GRADIENT_CASES[name]
+    x = rng_(94).standard_normal(shape)
+    check_both(f, x)
+    y, traced = f(x), mc.jvp(f, x, x)[0]
+    for a, b in zip(traced if isinstance(y, tuple) else [traced],
+                    y if isinstance(y, tuple) else [y], strict=True):
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-13, atol=1e-13)
+
+
+def test_np_gradient_errors_are_numpys():
+    with pytest.raises(ValueError, match="at least"):
+        mc.grad(lambda f: np.sum(np.gradient(f, edge_order=2)))(np.ones(2))
+    with pytest.raises(TypeError, match="first argument only"):
+        mc.grad(lambda h: np.sum(np.gradient(np.arange(4.0) ** 2, h)))(0.5)
+
+
+LINSPACE_CASES = {
+    "both": (lambda v: np.linspace(v[0], v[1], 5), 2),
+    "start": (lambda v: np.linspace(v[0], 3.0, 6, endpoint=False), 1),
+    "stop kw": (lambda v: np.linspace(start=-1.0, stop=v[0], num=4), 1),
+    "arrays axis": (lambda v: np.linspace(v[:3], v[3:], 4, axis=1), 6),
+    "arrays axis -1": (lambda v: np.linspace(v[:2], 1.0, num=3, axis=-1), 2),
+    "retstep": (lambda v: np.linspace(v[0], v[1], 7, retstep=True), 2),
+    "num 1": (lambda v: np.linspace(v[0], v[1], 1), 2),
+}
+
+
+@pytest.mark.parametrize("name", LINSPACE_CASES)
+def test_linspace_traced_endpoints_both_modes(name):
+    f, n = LINSPACE_CASES[name]
+    v = rng_(95).standard_normal(n)
+    g = f
+    if name == "retstep":
+        g = lambda v: (lambda y, s: np.concatenate([y, np.reshape(s, (1,))]))(*f(v))
+    check_both(g, v)
+    ref, traced = f(v), mc.jvp(f, v, np.ones(n))[0]
+    if name == "retstep":
+        np.testing.assert_array_equal(np.asarray(traced[0]), ref[0])
+        assert np.asarray(traced[1]) == ref[1]
+    else:
+        np.testing.assert_array_equal(np.asarray(traced), ref)   # NumPy's values exactly
+
+
+def test_linspace_derivative_is_the_interpolation_weight():
+    t = np.linspace(0, 1, 5)
+    g = mc.grad(lambda v: np.sum(np.linspace(v[0], v[1], 5) * np.arange(5.0)))(
+        np.array([0.3, 2.0]))
+    assert mc.relerr(g, [np.sum((1 - t) * np.arange(5)), np.sum(t * np.arange(5))]) < 1e-15
