@@ -1341,3 +1341,16 @@ defjoint(np.kron, _kron_vjp_any)
 # ── np.gradient and np.linspace (traced endpoints), traced NumPy in forward_rules ──
 defcomposite(np.gradient, _fr.gradient)
 defcomposite(np.linspace, _fr.linspace)
+
+
+# ── vector/matrix products of NumPy ≥ 2 (vecdot and vecmat conjugate their first argument) ──
+# vecdot: y = Σₖ conj(aₖ) bₖ   ⇒  ā = conj(ḡ b),  b̄ = ḡ conj(a)
+defvjp(np.vecdot, lambda g, ans, a, b: _conj(g[..., None] * b),
+       lambda g, ans, a, b: g[..., None] * _conj(a))
+if hasattr(np, "matvec"):
+    # matvec: yᵢ = Σⱼ Aᵢⱼ xⱼ  ⇒  Āᵢⱼ = ḡᵢ xⱼ,  x̄ = Aᵀ ḡ
+    defvjp(np.matvec, lambda g, ans, A, x: g[..., :, None] * x[..., None, :],
+           lambda g, ans, A, x: np.matvec(_mT(A), g))
+    # vecmat: yⱼ = Σᵢ conj(xᵢ) Aᵢⱼ  ⇒  x̄ = conj(A ḡ),  Āᵢⱼ = conj(xᵢ) ḡⱼ
+    defvjp(np.vecmat, lambda g, ans, x, A: _conj(np.matvec(A, g)),
+           lambda g, ans, x, A: _conj(x)[..., :, None] * g[..., None, :])

@@ -612,3 +612,37 @@ def test_linspace_derivative_is_the_interpolation_weight():
     g = mc.grad(lambda v: np.sum(np.linspace(v[0], v[1], 5) * np.arange(5.0)))(
         np.array([0.3, 2.0]))
     assert mc.relerr(g, [np.sum((1 - t) * np.arange(5)), np.sum(t * np.arange(5))]) < 1e-15
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_vecdot_matvec_vecmat_both_modes(complex_):
+    mk = (lambda s, k: cplx(s, k)) if complex_ else (lambda s, k: rng_(k).standard_normal(s))
+    A, x, y, B = mk((2, 3, 4), 96), mk((4,), 97), mk((2, 3, 4), 98), mk((3,), 99)
+    check_both(lambda a: np.vecdot(a, y), A)
+    check_both(lambda b: np.vecdot(A, b), y)
+    check_both(lambda a: np.vecdot(a, a * 2), A)
+    check_both(lambda a: np.matvec(a, x), A)
+    check_both(lambda v: np.matvec(A, v), x)
+    check_both(lambda v: np.vecmat(v, A[0]), B)
+    check_both(lambda a: np.vecmat(B, a), A)
+
+
+# ═════════════════════════════ the two tables ═════════════════════════════
+ISSUE_13_FUNCTIONS = [
+    np.gradient, np.linspace, np.nan_to_num, np.sinc, np.degrees, np.radians, np.deg2rad,
+    np.rad2deg, np.fabs, np.angle, np.remainder, np.mod, np.fmod, np.repeat, np.tile, np.split,
+    np.array_split, np.hsplit, np.vsplit, np.dsplit, np.column_stack, np.atleast_3d, np.cross,
+    np.flipud, np.fliplr, np.rot90, np.rollaxis, np.pad, np.partition, np.select,
+    np.real_if_close, np.logaddexp2, np.take_along_axis, la.eig, la.eigvals, la.pinv, la.svd,
+    la.norm, np.einsum, np.kron, np.sort, np.vecdot,
+]
+
+
+def test_every_issue_13_function_has_a_rule_in_both_modes():
+    from mcutils import forward_rules as F
+    from mcutils import reverse_rules as R
+
+    missing = [(f.__name__, mode) for f in ISSUE_13_FUNCTIONS
+               for mode, table in (("forward", {**F.FUNCTION_RULES, **F.UFUNC_RULES}),
+                                   ("reverse", R.RULES)) if f not in table]
+    assert not missing
