@@ -50,8 +50,8 @@ a vjp rule is written with plain transposes, so the rule of a holomorphic f is
 Re Σ g·f'(x)[dx] = Re Σ x̄·dx for every dx.  ``mc.check_rule`` tests exactly that.
 
 Where the package keeps its own rules.  The built-in rules live in two tables, one per
-mode: the jvp of ``np.linalg.det`` is ``_det_fn`` in :mod:`mcutils.forward_rules` (found
-under ``la.det`` in ``FUNCTION_RULES``) and its vjp is ``_det_vjp`` in
+mode: the jvp of ``np.linalg.det`` is ``_det_fn`` in :mod:`mcutils.forward_rules` (the
+entry ``np.linalg.det: frule(_det_fn)`` of ``FUNCTION_RULES``) and its vjp is ``_det_vjp`` in
 :mod:`mcutils.reverse_rules` (``defvjp(la.det, _det_vjp)``); search either file for the
 NumPy name.  A primitive keeps its two rules together on one object instead:
 ``f.jvp_rules`` and ``f.vjp_rules`` (dicts argnum → rule).
