@@ -38,7 +38,10 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 # `$$ … $$` in the middle of a paragraph is display math in Jupyter; tests/test_site.py
 # checks the notebooks for it unless this option is set.
 myst_dmath_double_inline = True
-myst_heading_anchors = 3
+# In-page links are written for Jupyter, whose heading anchors are the heading's text with
+# spaces turned into dashes (`#1.-Three-difference-quotients`): the site makes the same ones.
+myst_heading_anchors = 6
+myst_heading_slug_func = "build_site.jupyter_anchor"
 # MathJax from its CDN at a fixed version; tools/site_check.py serves the same version from a
 # local npm copy, so the browser check never needs the network.
 MATHJAX_VERSION = "3.2.2"

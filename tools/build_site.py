@@ -55,6 +55,11 @@ def heading(path: pathlib.Path) -> str:
     return readme_table.title(path)
 
 
+def jupyter_anchor(heading: str) -> str:
+    """The anchor JupyterLab gives a heading: its text, spaces replaced by dashes."""
+    return heading.strip().replace(" ", "-")
+
+
 def toctree(entries: list[tuple[str, str, str]]) -> str:
     blocks = []
     for caption in dict.fromkeys(c for c, _, _ in entries):
@@ -93,9 +98,10 @@ def main(argv=None) -> int:
     start = time.monotonic()
     out, src = pathlib.Path(args.out), pathlib.Path(args.src)
     entries = stage(src, solutions=not args.no_solutions)
-    if out.exists():
-        shutil.rmtree(out)
     doctrees = src.parent / "site-doctrees"
+    for old in (out, doctrees):  # from nothing, every time
+        if old.exists():
+            shutil.rmtree(old)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
            "-j", args.j, "-c", str(DOCS), "-d", str(doctrees), str(src), str(out)]
     rc = subprocess.call(cmd, cwd=ROOT)

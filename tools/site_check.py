@@ -14,10 +14,11 @@ On every notebook page: no console error, no failed request, every math element 
 MathJax without an error, no literal ``$`` left in the prose, every stored figure shown and
 loaded with a non-zero size, the Binder button launching this page's notebook (the README's
 own link, from tools/readme_table.py), the download button serving the committed notebook
-byte for byte, and no raw widget repr (``interactive(children=…``) on the page. Also: the
-sidebar lists the notebooks in course order, a search for "Kronecker" finds lecture 2, and dark
-mode turns the page dark while figures keep a white background. Screenshots of one lecture in
-light and dark mode go to browser-screenshots/.
+byte for byte, in-page links that reach their heading, and no raw widget repr
+(``interactive(children=…``) on the page. Also: the sidebar lists the notebooks in course
+order, a search for "Kronecker" finds lecture 2, and dark mode turns the page dark while
+figures keep a white background. Screenshots of one lecture in light and dark mode go to
+browser-screenshots/.
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ PAGE_FACTS = """async () => {
   const binder = [...document.querySelectorAll('a[href*="mybinder.org"]')].map(a => a.href);
   const download = [...document.querySelectorAll('a[href*="_sources/"]')]
       .filter(a => a.href.endsWith('.ipynb')).map(a => a.href);
-  return {maths: maths.length, untypeset, errors, dollars, figures: imgs.length, badImgs,
+  const anchors = [...article.querySelectorAll('a[href^="#"]')]
+      .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+      .filter(id => id && !document.getElementById(id));
+  return {anchors, maths: maths.length, untypeset, errors, dollars, figures: imgs.length, badImgs,
           outputs, binder, download};
 }"""
 
@@ -193,6 +197,8 @@ def check_page(page, base: str, rel: str, problems: list[str]) -> list[str]:
         problems.append(f"MathJax error: {err!r}")
     for ctx in facts["dollars"][:5]:
         problems.append(f"literal $ in prose: …{ctx}…")
+    for target in facts["anchors"][:5]:
+        problems.append(f"in-page link to #{target}, which is not on the page")
     expected = stored_figures(ROOT / rel)
     if facts["figures"] != expected:
         problems.append(f"{facts['figures']} figures on the page, the notebook stores {expected}")
@@ -210,7 +216,11 @@ def check_page(page, base: str, rel: str, problems: list[str]) -> list[str]:
         url = urljoin(page.url, facts["download"][0])
         body = page.context.request.get(url).body()
         if body != (ROOT / rel).read_bytes():
-            problems.append(f"the download {url} differs from the committed {rel}")
+            staged = ROOT / "build" / "site-src" / rel
+            stale = staged.exists() and staged.read_bytes() != (ROOT / rel).read_bytes()
+            problems.append(f"the download {url} differs from the committed {rel}"
+                            + (" (the notebook changed after `make site`: rebuild)"
+                               if stale else ""))
     return [r for r in WIDGET_REPRS if r in facts["outputs"]]
 
 
