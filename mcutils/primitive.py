@@ -69,12 +69,18 @@ import inspect
 
 import numpy as np
 
+from . import _core
 from . import forward_rules as _FR
 from . import reverse_rules as _RR
 from ._core import Tracer, iter_tracers, top_tracer
 from .forward import Dual
 
 __all__ = ["Primitive", "primitive"]
+
+# np.array([a, b]) of traced values is an object array (see mcutils._core): a primitive
+# turns it into one traced array before deciding how to call f
+_needs_lift = getattr(_core, "needs_lift", None)
+_lift = getattr(_core, "lift", None)
 
 
 def primitive(fun):
@@ -280,6 +286,10 @@ class Primitive:
         if args and type(args[-1]) is _Keywords:    # a call coming back from an engine
             args, kw = _unpack(args)
             kwargs = {**kw, **kwargs}
+        if _lift is not None and (any(_needs_lift(a) for a in args)
+                                  or any(_needs_lift(v) for v in kwargs.values())):
+            args = tuple(_lift(a) for a in args)
+            kwargs = {k: _lift(v) for k, v in kwargs.items()}
         top = top_tracer(args, kwargs) if (args or kwargs) else None
         if top is None:
             return self.fun(*args, **kwargs)

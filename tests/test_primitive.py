@@ -343,6 +343,29 @@ def test_parameters_named_like_numpy_keywords_mean_what_the_primitive_says():
     assert mc.hvp(lambda x: kwonly(x, where=3.0) ** 2, 1.0, 1.0) == 18.0
 
 
+def test_array_built_with_np_array_from_traced_values():
+    # np.array([...]) of traced values reaches the primitive as one traced array, so f
+    # itself is still called on plain numbers only
+    seen = []
+
+    @mc.primitive
+    def lse(x):
+        seen.append(type(x))
+        return _lse_plain(x)
+
+    lse.defjvp(lambda dx, y, x: np.sum(np.exp(x - y) * dx))
+    lse.defvjp(lambda g, y, x: g * np.exp(x - y))
+    h = lambda x: lse(np.array([x[0] * x[1], np.sin(x[2]), x[3]]))
+    h_ref = lambda x: _lse_plain(np.array([x[0] * x[1], np.sin(x[2]), x[3]]))
+    x = rng.standard_normal(4)
+    assert mc.relerr(mc.grad(h)(x), fd.gradient(h_ref, x, method="richardson")) < 1e-10
+    v = rng.standard_normal(4)
+    assert mc.jvp(h, x, v)[1] == pytest.approx(fd.jvp(h_ref, x, v, method="richardson"),
+                                               rel=1e-10)
+    assert mc.relerr(mc.hessian(h, x), fd.hessian(h_ref, x, method="richardson")) < 1e-6
+    assert set(seen) == {np.ndarray}
+
+
 def test_bad_calls_say_what_to_write():
     lse = _logsumexp()
     with pytest.raises(TypeError, match=r"argument 0 is a list or tuple holding traced "
