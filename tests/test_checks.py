@@ -37,6 +37,24 @@ def test_checkresult_prints_with_two_significant_digits():
     assert bool(r) and r.assert_ok() is r
 
 
+def test_checkresult_with_parts_prints_one_line_per_part_and_fails_with_any():
+    good = CheckResult(ok=True, relerr=2.5e-12, method="richardson", what="jvp part")
+    bad = CheckResult(ok=False, relerr=1.25e-3, method="richardson", what="vjp part, longer",
+                      claimed=np.array([1.00125]), numeric=np.array([1.0]), x_shape=(1,))
+    both = CheckResult(ok=False, relerr=1.25e-3, method="richardson", what="rules of f",
+                       parts=(good, bad))
+    assert repr(both) == (
+        "CheckResult(ok=False, relerr=0.0013, method='richardson'), rules of f:\n"
+        "  jvp part          ok      relerr 2.5e-12\n"
+        "  vjp part, longer  FAILED  relerr 0.0013")
+    assert not both
+    with pytest.raises(AssertionError, match=r"rules of f: 1 of 2 comparisons failed\n"
+                       r"vjp part, longer check failed: relerr = 0\.00125"):
+        both.assert_ok()
+    fine = CheckResult(ok=True, relerr=2.5e-12, method="richardson", parts=(good,))
+    assert fine.assert_ok() is fine
+
+
 def test_checkresult_failure_is_falsy_and_assert_ok_shows_numbers_and_shapes():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((3, 2))
