@@ -873,6 +873,19 @@ for _f in (np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.argmax,
 # differences (and against each other).  Where a function can be written as traced NumPy
 # code, the *same* Python function serves both tables (it is differentiated again for
 # second derivatives); the few frules below carry a formula with its derivation.
+#
+# Conventions (the same in both modes):
+# * np.linalg.eig: eigenvector tangents follow NumPy's normalisation — unit 2-norm, and a
+#   complex eigenvector's entry of largest modulus stays real (LAPACK geev) — so they match
+#   finite differences of np.linalg.eig itself.  At a repeated eigenvalue: RuntimeWarning.
+# * np.linalg.svd of complex A: the phase of each pair (uᵢ, vᵢ) is arbitrary; the tangent
+#   keeps diag(UᴴdU) = 0.  Only phase-free quantities (σ, U f(S) Vᴴ, |U|²) are meaningful.
+# * np.linalg.pinv: exact for full rank; at a rank-deficient A a RuntimeWarning, and the
+#   derivative of the constant-rank branch.
+# * Selections (repeat, tile, split, pad, partition, take_along_axis, …) are gathers:
+#   only the first argument is differentiated; pad modes other than constant, edge,
+#   reflect, symmetric, wrap raise.  np.partition's order within each side is that of
+#   np.argpartition (NumPy leaves it unspecified).
 
 def _fbase(v):
     """The plain value inside any nesting of tracers."""
@@ -1133,6 +1146,8 @@ def pinv_rank_check(A, P):
 def _pinv_fn(vals, tans, kw):
     # P = A⁺ (Golub & Pereyra 1973; constant rank):
     #   dP = −P dA P + P Pᴴ dAᴴ (I − A P) + (I − P A) dAᴴ Pᴴ P
+    # (with hermitian=True NumPy assumes A = Aᴴ; the formula is the same, and only
+    # Hermitian directions dA keep that assumption true)
     A, dA = vals[0], tans[0]
     P = np.linalg.pinv(A, *vals[1:], **kw)
     pinv_rank_check(A, P)

@@ -1104,6 +1104,8 @@ defvjp(_forward.expm, expm_vjp)
 # differences and against each other (⟨ȳ, f'(x)[dx]⟩ = ⟨f'(x)ᵀ[ȳ], dx⟩).  Where a function
 # can be written as traced NumPy code, the same Python function is registered in both
 # tables (``defcomposite`` here, ``compose`` there): it is then differentiable to any order.
+# The conventions (eig normalisation, complex SVD phases, pinv at deficient rank, pad
+# modes) are listed at the head of that section in forward_rules.py.
 from . import forward_rules as _fr  # noqa: E402
 
 

@@ -646,3 +646,33 @@ def test_every_issue_13_function_has_a_rule_in_both_modes():
                for mode, table in (("forward", {**F.FUNCTION_RULES, **F.UFUNC_RULES}),
                                    ("reverse", R.RULES)) if f not in table]
     assert not missing
+
+
+COMPLEX_CASES = {
+    "repeat": lambda z: np.repeat(z, [1, 2, 0], axis=0),
+    "pad": lambda z: np.pad(z, ((1, 1), (0, 2)), constant_values=1j),
+    "pad reflect": lambda z: np.pad(z, 1, mode="reflect"),
+    "rot90": lambda z: np.rot90(z, 2),
+    "split": lambda z: np.array_split(z, 3, axis=1),
+    "cross": lambda z: np.cross(z[:, :3], z[:, 1:]),
+    "select": lambda z: np.select([np.real(C34) > 0], [z * z], default=np.conj(z)),
+    "gradient": lambda z: np.gradient(z, 0.5, axis=0),
+    "linspace": lambda z: np.linspace(z[0], z[1], 3),
+    "sinc": lambda z: np.sinc(z),
+    "take_along_axis": lambda z: np.take_along_axis(z, np.argsort(np.abs(C34), axis=0), 0),
+}
+C34 = cplx((3, 4), 100)
+
+
+@pytest.mark.parametrize("name", COMPLEX_CASES)
+def test_complex_inputs_both_modes(name):
+    check_both(COMPLEX_CASES[name], C34)
+
+
+def test_structured_sorting_raises_clearly():
+    x = rng_(101).standard_normal(4)
+    for call in (lambda z: np.partition(z, 1, order="a"), lambda z: np.sort(z, order="a")):
+        with pytest.raises(TypeError, match="order="):
+            mc.grad(lambda z, call=call: np.sum(call(z)))(x)
+    with pytest.raises(TypeError, match="order="):
+        mc.jvp(lambda z: np.partition(z, 1, order="a"), x, x)
