@@ -59,7 +59,12 @@ NumPy name.  A primitive keeps its two rules together on one object instead:
 How it plugs in.  A primitive is registered in both rule tables under itself, like a NumPy
 function: called with a traced argument it hands the call to the tracer
 (``__array_function__``), whose engine looks the primitive up, calls it on the values and
-applies the user's rule.  Nothing in the engines is special-cased.
+applies the user's rule.  Nothing in the engines is special-cased: the call's keyword
+arguments travel through them as one opaque extra argument (so the engines' handling of
+NumPy keywords such as ``out=`` or ``mean=`` never applies to a primitive's own
+parameters), and an array built with ``np.array([a, b])`` from traced values is first
+turned into one traced array (``mcutils._core.lift``), so ``f`` still sees plain arrays.
+The tables keep every primitive ever made (a few hundred bytes each).
 """
 
 from __future__ import annotations
