@@ -386,3 +386,20 @@ def test_docstring_examples_run():
     for name in ("mcutils.primitive", "mcutils.checks"):
         result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_matrix_valued_primitive_in_jacobians_and_hessians():
+    # Y = A⁻¹: dY = −Y dA Y, Ā = −Yᵀ Ḡ Yᵀ
+    inv = mc.primitive(np.linalg.inv)
+    inv.defjvp(lambda dA, Y, A: -Y @ dA @ Y)
+    inv.defvjp(lambda G, Y, A: -Y.T @ G @ Y.T)
+    A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    assert mc.check_rule(inv, A)
+    J_fd = fd.jacobian(np.linalg.inv, A, method="richardson")
+    for mode in ("forward", "reverse"):
+        assert mc.relerr(mc.jacobian(inv, A, mode=mode), J_fd) < 1e-10
+    f = lambda A: np.sum(inv(A) ** 2)
+    f_ref = lambda A: np.sum(np.linalg.inv(A) ** 2)
+    assert mc.relerr(mc.hessian(f, A), fd.hessian(f_ref, A, method="richardson")) < 1e-8
+    T = mc.jacobian(mc.jacobian(inv))(A)                    # d²(A⁻¹), shape (3,3,3,3,3,3)
+    assert mc.relerr(T, mc.jacobian(mc.jacobian(np.linalg.inv))(A)) < 1e-13
