@@ -676,3 +676,33 @@ def test_structured_sorting_raises_clearly():
             mc.grad(lambda z, call=call: np.sum(call(z)))(x)
     with pytest.raises(TypeError, match="order="):
         mc.jvp(lambda z: np.partition(z, 1, order="a"), x, x)
+
+
+# ═══════════════ second order in all four nestings, for the matrix rules ═══════════════
+_R5 = rng_(110)
+ORDER_CASES = {
+    "eig": (lambda M: np.sum(np.real(la.eig(M)[0]) ** 3) + np.sum(np.abs(la.eig(M)[1]) ** 4),
+            _R5.standard_normal((3, 3))),
+    "pinv": (lambda M: np.sum(la.pinv(M) ** 3), _R5.standard_normal((4, 3))),
+    "complex svd": (lambda M: np.sum(np.abs(la.svd(M, full_matrices=False)[0][:, :2]) ** 4),
+                    cplx((4, 3), 111)),
+    "nuc axes": (lambda M: la.norm(M[:, :, None] * M[:, None, :], "nuc", axis=(0, 2)).sum() ** 2,
+                 _R5.standard_normal((3, 4))),
+    "linspace": (lambda M: np.sum(np.linspace(M[0], M[1], 4) ** 3), _R5.standard_normal((2, 3))),
+    "gradient": (lambda M: np.sum(np.gradient(M, 0.3, edge_order=2)[0] ** 3),
+                 _R5.standard_normal((4, 3))),
+}
+
+
+@pytest.mark.parametrize("name", ORDER_CASES)
+def test_second_order_in_every_nesting(name):
+    f, x = ORDER_CASES[name]
+    v = rng_(112).standard_normal(x.shape)
+    ref = mc.fd.jvp(mc.grad(f), x, v, method="richardson")                  # ∇²f v
+    fof = mc.jvp(lambda z: mc.jvp(f, z, v)[1], x, v)[1]                      # vᵀ∇²f v
+    assert mc.relerr(fof, np.real(np.vdot(v, ref))) < 1e-8
+    assert mc.relerr(mc.jvp(mc.grad(f), x, v)[1], ref) < 1e-8               # fwd over rev
+    if not np.iscomplexobj(x):
+        ror = mc.grad(lambda z: np.vdot(v, mc.grad(f)(z)))(x)               # rev over rev
+        rof = mc.grad(lambda z: mc.jvp(f, z, v)[1])(x)                      # rev over fwd
+        assert mc.relerr(ror, ref) < 1e-8 and mc.relerr(rof, ref) < 1e-8
