@@ -706,3 +706,18 @@ def test_second_order_in_every_nesting(name):
         ror = mc.grad(lambda z: np.vdot(v, mc.grad(f)(z)))(x)               # rev over rev
         rof = mc.grad(lambda z: mc.jvp(f, z, v)[1])(x)                      # rev over fwd
         assert mc.relerr(ror, ref) < 1e-8 and mc.relerr(rof, ref) < 1e-8
+
+
+@pytest.mark.parametrize("case", EIG_CASES)
+def test_eig_full_jacobians_of_the_two_modes_agree(case):
+    A = EIG_CASES[case]()
+    if A.ndim > 2:
+        A = A[0]
+    fs = [lambda M: la.eig(M)[0], lambda M: la.eig(M)[1]]
+    if np.iscomplexobj(A):       # normalised eigenvectors are not holomorphic in A: a
+        fs = fs[:1]              # complex Jacobian (mc.jacobian's convention) needs that
+    for f in fs:
+        Jf, Jr = mc.jacobian(f, A), mc.jacobian(f, A, mode="reverse")
+        assert mc.relerr(Jf, Jr) < 1e-12
+        J = mc.fd.jacobian(f, A, method="richardson")
+        assert mc.relerr(Jf, J) < 1e-7
