@@ -721,3 +721,39 @@ def test_eig_full_jacobians_of_the_two_modes_agree(case):
         assert mc.relerr(Jf, Jr) < 1e-12
         J = mc.fd.jacobian(f, A, method="richardson")
         assert mc.relerr(Jf, J) < 1e-7
+
+
+KEYWORD_CASES = {   # the same call positionally and by NumPy's keyword names
+    "fliplr": (lambda x: np.fliplr(x), lambda x: np.fliplr(m=x), X34),
+    "column_stack": (lambda x: np.column_stack([x, x[:, 0]]),
+                     lambda x: np.column_stack(tup=[x, x[:, 0]]), X34),
+    "vsplit": (lambda x: np.vsplit(x, [1])[1], lambda x: np.vsplit(ary=x,
+                                                                   indices_or_sections=[1])[1],
+               X34),
+    "eigvals": (lambda x: la.eigvals(x[:, :3]), lambda x: la.eigvals(a=x[:, :3]), X34),
+    "einsum interleaved": (lambda x: np.einsum(x, [0, 1], X34, [2, 1], [0, 2]),
+                           lambda x: np.einsum(x, [0, 1], X34, [2, 1], [0, 2], optimize=True),
+                           X34),
+    "atleast_3d": (lambda x: np.atleast_3d(x), lambda x: np.atleast_3d(*[x]), X34),
+    "sinc": (lambda x: np.sinc(x), lambda x: np.sinc(x=x), X34),
+    "svd": (lambda x: la.svd(x, False)[0] * la.svd(x, False)[1],
+            lambda x: la.svd(a=x, full_matrices=False).U * la.svd(x, compute_uv=True,
+                                                                  full_matrices=False).S,
+            X34.T),
+    "norm nuc": (lambda x: la.norm(x[None] * x[:, None], "nuc", (0, 2), True),
+                 lambda x: la.norm(x[None] * x[:, None], keepdims=True, axis=(0, 2), ord="nuc"),
+                 X34),
+}
+
+
+@pytest.mark.parametrize("name", KEYWORD_CASES)
+def test_keyword_spelling_means_the_same(name):
+    f_pos, f_kw, x = KEYWORD_CASES[name]
+    dx = rng_(120).standard_normal(x.shape)
+    y1, d1 = mc.jvp(f_pos, x, dx)
+    y2, d2 = mc.jvp(f_kw, x, dx)
+    np.testing.assert_allclose(np.asarray(y1), np.asarray(y2), rtol=1e-14)  # einsum's BLAS
+    assert mc.relerr(d1, d2) < 1e-13
+    s1, s2 = scalarize(f_pos, x), scalarize(f_kw, x)
+    assert mc.relerr(mc.grad(s1)(x), mc.grad(s2)(x)) < 1e-13
+    check_both(f_kw, x, second=False)
