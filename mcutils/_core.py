@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import sys
 
 import numpy as np
 
@@ -75,6 +76,9 @@ class Tracer:
 
     def ravel(self):
         return np.ravel(self)
+
+    # NumPy's object loops call x.sin(), x.exp(), ... on the entries of an object array
+    # (np.tanh(np.array([a, b]))): each is the ufunc applied to the tracer.
 
     flatten = ravel
 
@@ -129,6 +133,18 @@ class Tracer:
 
     def all(self, *args, **kwargs):
         return np.all(self.value, *args, **kwargs)
+
+
+def _ufunc_method(u):
+    def method(self, *others):
+        return u(self, *others)
+    method.__name__ = u.__name__
+    return method
+
+
+for _u in vars(np).values():
+    if isinstance(_u, np.ufunc) and _u.nin == 1 and not hasattr(Tracer, _u.__name__):
+        setattr(Tracer, _u.__name__, _ufunc_method(_u))
 
 
 def iter_tracers(obj):
@@ -381,3 +397,214 @@ def check_ufunc_kwargs(ufunc, kwargs, mode):
                 f"np.where(mask, np.{ufunc.__name__}(...), other) instead.")
         raise TypeError(f"mcutils {mode}: np.{ufunc.__name__}(..., {k}=...) is not supported "
                         "on traced values; call it without that keyword.")
+
+
+# ───────────────────── arrays built from traced values: np.array([a, b]) ─────────────────────
+#
+# ``np.array`` is not dispatched by NumPy (no ``__array_function__`` for it), so
+# ``np.array([x[0] * x[1], np.sin(x[2])])`` cannot return a tracer.  The design:
+#
+# 1. **NumPy builds an object array.**  ``Tracer.__array__()`` (no dtype, or dtype=object)
+#    returns an object array whose entries are :class:`Entry` objects, one per scalar entry
+#    of the tracer (``Entry(t[i, j])``).  So ``np.array([a, b])``, ``np.array([[a, b],
+#    [c, d]])``, ``np.r_[...]``, ``np.c_[...]`` and a Python list handed to ``np.sum``,
+#    ``np.mean``, ``np.std``, ``np.var``, ``np.linalg.norm`` all produce object arrays of
+#    Entries, and NumPy's object loops compute on them entry by entry: arithmetic through
+#    the Entry's operators, math ufuncs through its methods (``e.sin()``, NumPy's protocol
+#    for object arrays), reductions through ``+``.  Every result is again an Entry (or an
+#    object array of them), each holding a tracer, so the derivative is carried along.
+#    Entries deliberately have no ``dtype``: NumPy's own ``mean``/``var``/``std`` would
+#    otherwise convert their result with ``dtype.type(...)``, i.e. ``float()``.
+# 2. **Traced operations and the AD boundary turn them into one tracer.**  Whenever a
+#    tracer's operation (operator, ``__array_ufunc__``, ``__array_function__``) sees an
+#    Entry or an object array holding Entries or tracers among its arguments, it replaces
+#    it by :func:`lift` — one traced array, ``np.stack`` of the entries, reshaped — and
+#    calls the operation again; ``mc.jvp``/``mc.derivative``/``mc.grad``/``mc.vjp`` lift
+#    the function's output the same way.  So ``W @ np.array([a, b])``, returning such an
+#    array from ``f``, or ``np.concatenate([np.array([a, b]), x])`` all work in both modes
+#    and to any order (Entries only hold tracers; nesting is the tracers' business).
+# 3. **What cannot work, and what to write instead.**  ``np.array([a, b], dtype=float)``,
+#    writing a traced value into a float array (``A[i] = a``), ``float(a)`` and SciPy
+#    routines that convert to float raise a TypeError that says to use ``np.stack``.
+#    NumPy's LAPACK routines (``np.linalg.inv(np.array([[a, b], [c, d]]))``) reject object
+#    arrays with NumPy's own message (``array type object is unsupported in linalg``) —
+#    mcutils is never called there, so the README says it: write ``np.stack`` (e.g.
+#    ``np.stack([np.stack([a, b]), np.stack([c, d])])``) before ``np.linalg``.
+#    Object arrays are entry-by-entry Python, so large arrays built this way are slow:
+#    ``Tracer.__array__`` refuses more than ``MAX_ENTRIES`` entries and says to use
+#    ``np.stack``/``np.concatenate``.
+
+MAX_ENTRIES = 10_000
+
+# NumPy's mean/var/std finish a scalar result with ``result.dtype.type(result / n)``, which
+# would be float() of a tracer.  For a list of *scalar* tracers NumPy stores the tracers
+# themselves in the object array (not Entries), so the result is a tracer: a scalar
+# tracer reports dtype=object to exactly these three functions (checked by the caller's
+# code object), np.object_(t) is t itself, and the derivative survives.
+try:
+    from numpy._core import _methods as _np_methods
+except ImportError:                                  # pragma: no cover (NumPy < 2)
+    from numpy.core import _methods as _np_methods
+_NP_RESULT_CONVERTERS = frozenset(
+    f.__code__ for f in (_np_methods._mean, _np_methods._var, _np_methods._std))
+
+
+def numpy_converts_result():
+    """True when the code asking a tracer's ``dtype`` is NumPy's mean/var/std (above)."""
+    return sys._getframe(2).f_code in _NP_RESULT_CONVERTERS
+
+
+class Entry:
+    """One entry of an object array that NumPy built from traced values (see above).
+
+    Holds a scalar tracer ``t``; arithmetic, comparisons and NumPy's ufuncs act on it and
+    return Entries, so object arrays of Entries compute like arrays of numbers.  The
+    engines turn Entries and object arrays of them back into tracers (:func:`lift`).
+    """
+
+    __slots__ = ("t",)
+    __array_priority__ = 999.0
+
+    def __init__(self, t):
+        self.t = t
+
+    def __repr__(self):
+        return f"Entry({self.t!r})"
+
+    # NumPy calls e.sin(), e.exp(), e.conjugate() ... on the entries of object arrays
+    def __getattr__(self, name):
+        f = getattr(np, name, None)
+        if isinstance(f, np.ufunc):
+            return lambda *others: _entry(f(self.t, *[lift(o) for o in others]))
+        raise AttributeError(f"'Entry' (an entry of an object array of traced values) has no "
+                             f"attribute {name!r}; build the array with np.stack([...]) to "
+                             "get a traced array")
+
+    conj = conjugate = lambda self: _entry(np.conj(self.t))
+    real = property(lambda self: _entry(np.real(self.t)))
+    imag = property(lambda self: _entry(np.imag(self.t)))
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = tuple(lift(a) for a in inputs)
+        kwargs = {k: lift(v) for k, v in kwargs.items()}
+        return _entry(getattr(ufunc, method)(*inputs, **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _entry(func(*lift(args), **lift(kwargs)))
+
+    def __bool__(self):
+        return bool(self.t)
+
+    def __float__(self):
+        raise TypeError(
+            "float() of a traced value would drop its derivative. This happens when an array "
+            "built with np.array([...]) from traced values is converted to numbers "
+            "(dtype=float, A[i] = x, SciPy or np.linalg): build it with np.stack([...]) "
+            "instead, e.g. np.stack([a, b]) for np.array([a, b]); for the matrix exponential "
+            "use mc.expm, not scipy.linalg.expm.")
+
+    __int__ = __complex__ = __index__ = __float__
+
+    def __hash__(self):
+        return id(self)
+
+
+def _entry(r):
+    """A result computed from Entries: an Entry again if it is a scalar tracer."""
+    if isinstance(r, Tracer) and r.shape == ():
+        return Entry(r)
+    return r
+
+
+def _entry_binop(op, swap=False):
+    def method(self, other):
+        if isinstance(other, np.ndarray) and other.ndim:
+            return NotImplemented        # NumPy broadcasts the Entry over the array
+        a, b = (lift(other), self.t) if swap else (self.t, lift(other))
+        return _entry(op(a, b))
+    return method
+
+
+for _name, _op in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("pow", np.power), ("matmul", np.matmul),
+                   ("mod", np.remainder), ("floordiv", np.floor_divide)):
+    setattr(Entry, f"__{_name}__", _entry_binop(_op))
+    setattr(Entry, f"__r{_name}__", _entry_binop(_op, swap=True))
+for _name, _op in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
+                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)):
+    setattr(Entry, f"__{_name}__", _entry_binop(_op))
+Entry.__neg__ = lambda self: Entry(-self.t)
+Entry.__pos__ = lambda self: self
+Entry.__abs__ = lambda self: _entry(np.abs(self.t))
+
+
+def _has_traced_entries(a):
+    """True for an object ndarray that holds Entries or tracers."""
+    return any(type(e) is Entry or isinstance(e, Tracer) for e in a.flat)
+
+
+def needs_lift(x):
+    """Does ``x`` (an argument) hold an Entry or an object array of traced values?"""
+    t = type(x)
+    if t is Entry:
+        return True
+    if t is np.ndarray:
+        return x.dtype.hasobject and _has_traced_entries(x)
+    if t is list or t is tuple:
+        return any(needs_lift(a) for a in x)
+    if t is dict:
+        return any(needs_lift(a) for a in x.values())
+    return False
+
+
+def lift(x):
+    """Entries → their tracer; object arrays of traced values → one traced array
+    (``np.stack`` of the entries, reshaped); lists, tuples and dicts element by element;
+    anything else unchanged."""
+    t = type(x)
+    if t is Entry:
+        return x.t
+    if t is np.ndarray:
+        if not (x.dtype.hasobject and _has_traced_entries(x)):
+            return x
+        items = [e.t if type(e) is Entry else e for e in x.flat]
+        if not items:
+            return x
+        return np.reshape(np.stack(items), x.shape)
+    if t is list or t is tuple:
+        if not any(needs_lift(a) for a in x):
+            return x
+        return t(lift(a) for a in x)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[lift(a) for a in x])
+    if t is dict:
+        return {k: lift(v) for k, v in x.items()}
+    return x
+
+
+def _tracer_array(self, dtype=None, copy=None):
+    """``np.array(tracer)``: an object array of Entries (see the design note above); a
+    numeric dtype would drop the derivative and raises."""
+    if dtype is not None and np.dtype(dtype) != np.dtype(object):
+        raise TypeError(
+            f"a traced value cannot become a plain {np.dtype(dtype)} array: that would drop "
+            "its derivative. To build an array from traced values write np.stack([a, b]) "
+            "(or np.array([a, b]) without dtype=); use .value for the number itself, and "
+            "mc.expm instead of scipy.linalg.expm.")
+    shape = self.shape
+    size = int(np.prod(shape))
+    if size > MAX_ENTRIES:
+        raise TypeError(
+            f"np.array/np.asarray of a traced array with {size} entries would become an "
+            "object array computed entry by entry (too slow at this size): keep it traced "
+            "— drop np.asarray, and build arrays with np.stack / np.concatenate.")
+    out = np.empty(shape, dtype=object)
+    if shape == ():
+        out[()] = Entry(self)
+    else:
+        for idx in np.ndindex(shape):
+            out[idx] = Entry(self[idx])
+    return out
+
+
+Tracer.__array__ = _tracer_array

@@ -40,12 +40,16 @@ from __future__ import annotations
 import numpy as np
 
 from ._core import (
+    Entry,
     Tracer,
     as_float_array,
     check_ufunc_kwargs,
     iter_tracers,
+    lift,
+    needs_lift,
     new_level,
     normalize_call,
+    numpy_converts_result,
     top_tracer,
     unsupported,
 )
@@ -281,6 +285,8 @@ class Dual(Tracer):
 
     @property
     def dtype(self):
+        if numpy_converts_result():     # np.mean([d1, d2]): see _core.numpy_converts_result
+            return np.dtype(object)
         dv = self.value.dtype if hasattr(self.value, "dtype") else np.result_type(self.value)
         dt = (self.tangent.dtype if hasattr(self.tangent, "dtype")
               else np.result_type(self.tangent))
@@ -304,8 +310,10 @@ class Dual(Tracer):
     # ── conversions: refuse to drop the tangent ──
     def __float__(self):
         raise TypeError(
-            "float() of a Dual would silently drop its tangent (the derivative). Use "
-            "d.value for the number itself, or keep computing with the Dual.")
+            "float() of a Dual would silently drop its tangent (the derivative); this also "
+            "happens when a Dual is written into a NumPy array (A[i] = d): build the array "
+            "with np.stack([...]) or np.where instead. Use d.value for the number itself, or "
+            "keep computing with the Dual.")
 
     def __int__(self):
         raise TypeError("int() of a Dual would silently drop its tangent; use d.value.")
@@ -317,12 +325,8 @@ class Dual(Tracer):
         raise TypeError("a Dual cannot be used as an index (it is a real number with a "
                         "tangent, not an integer); use d.value.")
 
-    def __array__(self, dtype=None, copy=None):
-        raise TypeError(
-            "a Dual cannot be converted to a plain NumPy array: that would drop its tangent. "
-            "To build an array from Duals write np.stack([a, b]) instead of np.array([a, b]) "
-            "(np.array always makes a plain array); use d.value / d.tangent for the parts, "
-            "and mcutils.expm instead of scipy.linalg.expm.")
+    # np.array(d) / np.array([d1, d2]): an object array of Entries (Tracer.__array__ in
+    # _core.py); a numeric dtype raises, since it would drop the tangent.
 
     def item(self):
         raise TypeError("Dual.item() would drop the tangent; use d.value.item().")
@@ -349,6 +353,8 @@ class Dual(Tracer):
 
     # ── NumPy protocols ──
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if needs_lift(inputs):       # np.array([...]) of traced values among the inputs
+            return getattr(ufunc, method)(*lift(inputs), **kwargs)
         top, level = None, -1
         for a in inputs:
             if isinstance(a, Tracer) and a._level > level:
@@ -362,6 +368,8 @@ class Dual(Tracer):
         return _apply_ufunc(ufunc, method, inputs, kwargs, level)
 
     def __array_function__(self, func, types, args, kwargs):
+        if needs_lift(args) or kwargs and needs_lift(kwargs):
+            return func(*lift(args), **lift(kwargs))
         top = top_tracer(args, kwargs)
         if type(top) is not Dual:
             return NotImplemented
@@ -492,6 +500,8 @@ class Dual(Tracer):
 
 def _binop(ufunc, a, b):
     """A Python operator routed through the ufunc machinery, respecting levels."""
+    if type(a) is Entry or type(b) is Entry or needs_lift(a) or needs_lift(b):
+        return ufunc(lift(a), lift(b))
     la = a._level if isinstance(a, Tracer) else -1
     lb = b._level if isinstance(b, Tracer) else -1
     top = a if la >= lb else b
@@ -504,6 +514,8 @@ def _binop(ufunc, a, b):
 
 def _out(y, level):
     """Split a function's output into (value, tangent) for the given level."""
+    if needs_lift(y):                # np.array([...]) of Duals: one Dual (see _core.py)
+        y = lift(y)
     if type(y) is Dual and y._level == level:
         t = y.tangent
         if isinstance(t, np.ndarray) and not t.flags.writeable:

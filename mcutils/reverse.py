@@ -57,11 +57,15 @@ import numpy as np
 
 from . import reverse_rules as R
 from ._core import (
+    Entry,
     Tracer,
     as_float_array,
     check_ufunc_kwargs,
+    lift,
+    needs_lift,
     new_level,
     normalize_call,
+    numpy_converts_result,
     top_tracer,
     unsupported,
 )
@@ -110,7 +114,11 @@ class Box(Tracer):
                      else self.value.shape)
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape)))
-    dtype = property(lambda self: _dtype(self.value))
+    @property
+    def dtype(self):
+        if numpy_converts_result():     # np.mean([b1, b2]): see _core.numpy_converts_result
+            return np.dtype(object)
+        return _dtype(self.value)
 
     def __len__(self):
         return len(self.value)
@@ -133,12 +141,8 @@ class Box(Tracer):
 
     __int__ = __complex__ = __index__ = item = tolist = __float__
 
-    def __array__(self, *args, **kwargs):
-        raise TypeError(
-            "a traced value cannot become a plain NumPy array (np.array/np.asarray of a Box "
-            "would drop its derivative): write np.stack([a, b]) instead of np.array([a, b]) "
-            "(or np.concatenate); for the matrix exponential use mc.expm, not "
-            "scipy.linalg.expm")
+    # np.array(b) / np.array([b1, b2]): an object array of Entries (Tracer.__array__ in
+    # _core.py); a numeric dtype raises, since it would drop the derivative.
 
     def __setitem__(self, key, val):
         raise TypeError(
@@ -153,6 +157,8 @@ class Box(Tracer):
                 return _unary(ufunc, self)
             if len(inputs) == 2:
                 return _binary(ufunc, *inputs)
+        if needs_lift(inputs):       # np.array([...]) of traced values among the inputs
+            return getattr(ufunc, method)(*lift(inputs), **kwargs)
         top = top_tracer(inputs, kwargs)
         if type(top) is not Box:     # a higher-level Dual handles it
             return NotImplemented
@@ -167,6 +173,8 @@ class Box(Tracer):
     def __array_function__(self, func, types, args, kwargs):
         # NumPy asks one Box per call (the first), which need not be the innermost one:
         # find the highest-level tracer and let its trace record the operation.
+        if needs_lift(args) or kwargs and needs_lift(kwargs):
+            return func(*lift(args), **lift(kwargs))
         top = self
         for a in args:               # fast scan; nested sequences take the general path
             if isinstance(a, Tracer):
@@ -314,6 +322,10 @@ def _unary(func, x):
 
 def _binary(func, a, b):
     """Operators and two-argument ufuncs: the fast path of :func:`_apply`."""
+    ta, tb = type(a), type(b)
+    if ta is Entry or tb is Entry or ta is np.ndarray and a.dtype.hasobject and needs_lift(a) \
+            or tb is np.ndarray and b.dtype.hasobject and needs_lift(b):
+        return func(lift(a), lift(b))    # np.array([...]) of traced values (see _core.py)
     la = a._level if isinstance(a, Tracer) else 0
     lb = b._level if isinstance(b, Tracer) else 0
     top = a if la >= lb else b
@@ -539,6 +551,8 @@ def _start(f, args, kwargs, argnums):
         args[i] = b
         leaves.append(b)
     y = f(*args, **kwargs)
+    if needs_lift(y):                # np.array([...]) of traced values: one Box
+        y = lift(y)
     return trace, leaves, y
 
 

@@ -573,8 +573,8 @@ def test_float_and_int_refuse_to_drop_the_tangent():
         int(d)
     with pytest.raises(TypeError, match="drop"):
         mc.derivative(lambda x: math.sin(x), 1.0)
-    with pytest.raises(TypeError, match="drop its tangent"):
-        np.asarray(Dual(np.ones(2), np.ones(2)))
+    with pytest.raises(TypeError, match="drop its derivative.*np.stack"):
+        np.asarray(Dual(np.ones(2), np.ones(2)), dtype=float)
 
 
 def test_comparisons_and_bool_use_the_value():
@@ -683,7 +683,7 @@ def test_operators_with_arrays_and_numpy_scalars_on_either_side():
     d = Dual(np.arange(3.0), np.ones(3))
     assert len(d) == 3 and [r.value for r in d] == [0.0, 1.0, 2.0]
     with pytest.raises(TypeError, match="np.stack"):
-        np.array([Dual(1.0, 1.0), Dual(2.0, 0.0)])
+        np.array([Dual(1.0, 1.0), Dual(2.0, 0.0)], dtype=float)
 
 
 # ───────────────────────── together with reverse mode ─────────────────────────

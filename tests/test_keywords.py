@@ -136,6 +136,8 @@ CASES = {
     "select": case(np.select, X, dict(default=0.5),
                    data=lambda x: ([X > 0, X < -0.5], [x, 2 * x])),
     "pinv": case(la.pinv, R(4, 3), dict(rcond=1e-12, hermitian=False)),
+    "gradient": case(np.gradient, R(3, 5), dict(axis=1, edge_order=2)),
+    "linspace": case(np.linspace, R(2), dict(stop=3.0, num=5, endpoint=False, axis=1)),
     "hsplit": case(np.hsplit, X, dict(indices_or_sections=2), out=lambda r: r[1]),
     "vsplit": case(np.vsplit, R(4, 3), dict(indices_or_sections=2), out=lambda r: r[0]),
     "dsplit": case(np.dsplit, R(2, 3, 4), dict(indices_or_sections=2), out=lambda r: r[1]),

@@ -592,7 +592,9 @@ def test_dropping_the_derivative_is_an_error():
     with pytest.raises(TypeError, match="float.*drop its derivative"):
         mc.grad(lambda x: float(x) * 2)(1.0)
     with pytest.raises(TypeError, match="np.stack"):
-        mc.grad(lambda x: np.sum(np.asarray(x)))(R(2))
+        mc.grad(lambda x: np.sum(np.asarray(x, dtype=float)))(R(2))
+    with pytest.raises(TypeError, match="np.stack"):
+        mc.grad(lambda x: np.sum(np.array([x[0], x[1]], dtype=float)))(R(2))
     with pytest.raises(TypeError, match="mc.expm"):
         import scipy.linalg
 
