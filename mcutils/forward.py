@@ -53,7 +53,7 @@ from ._core import (
     top_tracer,
     unsupported,
 )
-from .forward_rules import FUNCTION_RULES, NONDIFF, UFUNC_RULES
+from .forward_rules import FUNCTION_RULES, NONDIFF, UFUNC_RULES, register_scipy_special
 
 __all__ = ["Dual", "derivative", "jvp", "expm"]
 
@@ -120,6 +120,8 @@ def _apply_ufunc(ufunc, method, inputs, kwargs, level):
         if fused is not None:
             return fused
     rule = UFUNC_RULES.get(ufunc)
+    if rule is None and register_scipy_special():
+        rule = UFUNC_RULES.get(ufunc)
     if rule is None:
         raise unsupported("forward mode (Dual)", ufunc,
                           "add one line to UFUNC_RULES in mcutils/forward_rules.py, e.g. "
@@ -518,7 +520,7 @@ def _out(y, level):
         y = lift(y)
     if type(y) is Dual and y._level == level:
         t = y.tangent
-        if isinstance(t, np.ndarray) and not t.flags.writeable:
+        if isinstance(t, np.ndarray) and 0 in t.strides and t.size > 1:
             t = t.copy()  # a broadcast view: give the caller an ordinary array
         return y.value, t
     if isinstance(y, tuple):

@@ -270,6 +270,23 @@ for _u in (np.sign, np.floor, np.ceil, np.trunc, np.rint, np.floor_divide, np.he
     UFUNC_RULES[_u] = NONDIFF
 
 
+def register_scipy_special():
+    """jvps of scipy.special's ufuncs, registered on first use (the engine calls this when
+    a rule is missing and the user has imported ``scipy.special``), so that
+    ``import mcutils`` does not import SciPy.  The same functions as reverse mode's."""
+    import sys
+
+    sp = sys.modules.get("scipy.special")
+    if sp is None or sp.expit in UFUNC_RULES:
+        return False
+    UFUNC_RULES[sp.expit] = lambda y, x, dx: dx * y * (1 - y)           # σ' = σ(1 − σ)
+    UFUNC_RULES[sp.erf] = lambda y, x, dx: dx * (2 / np.sqrt(np.pi)) * np.exp(-x * x)
+    UFUNC_RULES[sp.erfc] = lambda y, x, dx: -dx * (2 / np.sqrt(np.pi)) * np.exp(-x * x)
+    UFUNC_RULES[sp.gammaln] = lambda y, x, dx: dx * sp.digamma(x)
+    UFUNC_RULES[sp.log_expit] = lambda y, x, dx: dx * (1 - sp.expit(x))
+    return True
+
+
 # ───────────────────────── rule builders for functions ─────────────────────────
 
 def _tan_or_zero(v, t):
