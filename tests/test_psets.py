@@ -176,6 +176,10 @@ INJECTED = {
         ("    return 2 * A5.conj().T @ (A5 @ z - b5) + 4 * mu5 * np.abs(z) ** 2 * z",
          "    return np.conj(2 * A5.conj().T @ (A5 @ z - b5) + 4 * mu5 * np.abs(z) ** 2 * z)",
          "5(b)", r"^gradient disagrees with finite differences"),
+        ('    return np.einsum("ji,jk,ki->i", Xv, dA, Xv) - lam * np.einsum("ji,jk,ki->i", Xv, '
+         'dB, Xv)',
+         '    return np.einsum("ji,jk,ki->i", Xv, dA, Xv)',  # forgets that B changes too
+         "6(b)", r"^derivative disagrees with finite differences"),
         ("    return np.linalg.solve(g_y.T, g)", "    return np.linalg.solve(g_y, g)",
          "7(b) rules", r"^not yet: vjp of argument 0 vs finite differences"),
     ],
