@@ -56,4 +56,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_reverse.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis browser-screenshots
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis browser-screenshots build
