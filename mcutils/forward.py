@@ -247,10 +247,11 @@ class Dual(Tracer):
         >>> mc.Dual(2.0, 1.0) ** 0.5
         Dual(1.4142135623730951, 0.35355339059327373)
 
-    Build arrays from Duals with ``np.stack([a, b])`` (or ``np.concatenate``), not
-    ``np.array([a, b])``: ``np.array`` always returns a plain array, which has no room for
-    the tangent, so it raises a TypeError.  ``float(d)`` and ``int(d)`` raise for the same
-    reason; comparisons and ``if d > 0:`` use the value.
+    ``np.array([a, b])`` of Duals is an object array whose entries carry the tangents;
+    traced operations and :func:`jvp` turn it into one Dual (see :mod:`mcutils._core`).
+    ``np.stack([a, b])`` builds the Dual directly (and is faster).  A numeric dtype
+    (``np.array([a, b], dtype=float)``), ``float(d)`` and ``int(d)`` raise, since they would
+    drop the tangent; comparisons and ``if d > 0:`` use the value.
     """
 
     __slots__ = ("value", "tangent", "_level")

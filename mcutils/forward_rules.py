@@ -28,6 +28,13 @@ Kinds of entries
     ``compose(impl)``: the function re-implemented with differentiable pieces;
     ``NONDIFF``: the result does not depend differentiably on the input (argmax, shape).
 
+Arguments arrive in one canonical form however the caller spelled them: the engine puts
+every call through :func:`mcutils._core.normalize_call` first (keywords of
+positional-or-keyword parameters become positional, in NumPy's order; ``out=`` raises), so
+a rule lists NumPy's parameters in NumPy's order with NumPy's defaults and is right for
+``np.f(x, axis=1)`` and ``np.f(x, 1)`` alike (``tests/test_keywords.py`` checks each rule
+both ways; ``tests/test_rule_parity.py`` needs a sample input for each new entry).
+
 To add a rule, add one line to the right table, e.g.
 ``np.sinc: lambda y, x, dx: dx * (np.cos(np.pi * x) - y) / x,`` — and a test against
 finite differences in ``tests/test_forward.py``.

@@ -34,10 +34,14 @@ Conventions
   operations only, so they run on Duals too.
 
 Code that traces.  Anything built from NumPy operators and functions with a rule works
-unchanged.  Three things cut a value off the tape and therefore raise a TypeError that
-says what to write instead: ``np.array([a, b])`` of traced values (write ``np.stack``),
-writing into arrays (``x[i] = ...``; build a new array with ``np.where``/``np.concatenate``),
-and ``float(x)``.  The matrix exponential is ``mc.expm`` (SciPy's ``expm`` cannot be traced).
+unchanged, with arguments passed positionally or by keyword (both mean what NumPy means;
+see :func:`mcutils._core.normalize_call`).  ``np.array([a, b])`` of traced values, ``np.r_``
+and lists handed to ``np.sum``/``np.mean``/… work too (object arrays of traced entries,
+lifted to one Box; see :mod:`mcutils._core`).  What cuts a value off the tape raises a
+TypeError that says what to write instead: a numeric dtype (``np.array([a, b],
+dtype=float)``; write ``np.stack``), writing into arrays (``x[i] = ...``; build a new array
+with ``np.where``/``np.concatenate``), ``out=``, and ``float(x)``.  The matrix exponential is
+``mc.expm`` (SciPy's ``expm`` cannot be traced).
 
 Example::
 
@@ -560,13 +564,16 @@ def _finish(g, leaf):
     """The user-facing cotangent of an input: zero if unreached, conjugated back to the
     Re⟨·,·⟩ convention if complex, scalars for scalar inputs."""
     x = leaf.value
-    if g is None:
+    if g is None:                    # f does not depend on x: zeros of x's shape and dtype
         g = np.zeros_like(x) if not isinstance(x, Tracer) else x * 0.0
-    g = _fit(g, x)
-    if _is_complex(x):
-        g = np.conj(g)
+    else:
+        g = _fit(g, x)
+        if _is_complex(x):
+            # complex x: the gradient is complex (∂f/∂Re x + i ∂f/∂Im x), also when its
+            # imaginary part vanishes, so its dtype never depends on the function
+            g = np.conj(g) if _is_complex(g) else g + 0j
     if isinstance(g, np.ndarray):
-        if not g.flags.writeable:    # a broadcast view: hand back a real array
+        if 0 in g.strides and g.size > 1:   # a broadcast view: hand back an ordinary array
             g = g.copy()
         if g.ndim == 0 and not isinstance(x, np.ndarray):
             g = g[()]
@@ -630,18 +637,33 @@ def value_and_grad(f, argnum=0):
         trace, leaves, y = _start(f, args, kwargs, nums)
         mine = isinstance(y, Box) and y._level == trace.level
         value = y.value if mine else y
-        if isinstance(value, tuple) or _shape(value) != ():
+        if isinstance(value, (tuple, list)):
             raise ValueError(
-                "grad needs f to return a scalar, but it returned shape "
-                f"{_shape(value) if not isinstance(value, tuple) else 'tuple'}; for "
-                "vector-valued functions use mc.vjp (one vector-Jacobian product) or "
-                "mc.jacobian")
+                f"grad needs f to return a scalar, but it returned a {type(value).__name__}"
+                f" of {len(value)} values; differentiate one of them (lambda x: f(x)[0]) or "
+                "use mc.vjp / mc.jacobian for several outputs")
+        shape = _shape(value)
+        if shape != ():
+            if int(np.prod(shape)) != 1:
+                raise ValueError(
+                    f"grad needs f to return a scalar, but it returned an array of shape "
+                    f"{shape}: the gradient is defined for scalar functions only. For a "
+                    "vector-valued f use mc.vjp(f, x) (one vector–Jacobian product ȳᵀf'(x)) "
+                    "or mc.jacobian(f, x); for the gradient of a sum write "
+                    "mc.grad(lambda x: np.sum(f(x))).")
+            # one entry, shape (1,) or (1, 1) (xᵀAx with x a column): that number's gradient
+            if mine:
+                y = np.reshape(y, ())
+        if _is_complex(value):
+            raise ValueError("grad needs f to return a real scalar, but it returned a "
+                             "complex number; take a real part or an absolute value, or "
+                             "use mc.vjp for a complex output")
         if _is_complex(value):
             raise ValueError("grad needs f to return a real scalar, but it returned a "
                              "complex number; take a real part or an absolute value, or "
                              "use mc.vjp for a complex output")
         if mine:
-            dt = value.dtype if hasattr(value, "dtype") else np.float64
+            dt = _dtype(value)
             gs = _backward(trace, y, np.ones((), dtype=dt), leaves)
         else:
             gs = [None] * len(leaves)
@@ -664,9 +686,13 @@ def grad(f, argnum=0):
         >>> mc.grad(lambda x: x * mc.grad(lambda y: x * y)(2.0))(3.0)
         np.float64(6.0)
 
-    Complex ``x`` (real-valued ``f``): the result is ∂f/∂Re x + i ∂f/∂Im x.
-    Raises ValueError if ``f`` does not return a real scalar (use :func:`vjp` or
-    :func:`mcutils.jacobian` for vector outputs).
+    Complex ``x`` (real-valued ``f``): the result is ∂f/∂Re x + i ∂f/∂Im x, always a
+    complex array (also where the imaginary part is 0).
+
+    Output shape.  ``f`` must return a real scalar; an array with exactly one entry
+    (shape ``(1,)`` or ``(1, 1)``, e.g. ``x.T @ A @ x`` for a column ``x``) counts as that
+    scalar, and ``value_and_grad`` returns the value in the shape ``f`` gave it.  Any other
+    shape raises a ValueError that points to :func:`vjp` and :func:`mcutils.jacobian`.
     """
     vg = value_and_grad(f, argnum)
 

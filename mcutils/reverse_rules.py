@@ -26,6 +26,12 @@ Fréchet derivative at Aᵀ.
 
 Conventions every rule may rely on:
 
+* Arguments arrive in one canonical form: the engine passes every call through
+  :func:`mcutils._core.normalize_call` (keywords of positional-or-keyword parameters become
+  positional in NumPy's order, trailing defaults are dropped, ``out=`` raises), so a
+  pullback ``vjp(g, ans, x, axis=None, keepdims=False)`` written in NumPy's parameter order
+  is right however the user spelled the call.  Ufunc keywords (``dtype=``) are not passed.
+
 * Broadcasting is undone by the engine (:func:`mcutils.reverse.unbroadcast`), so a rule
   for ``x * y`` simply returns ``g * y``, whatever the shapes.
 * Rules are written with plain transposes, the **bilinear** form Re Σ x̄·dx, so a rule for

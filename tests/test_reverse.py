@@ -733,3 +733,36 @@ def test_power_at_zero_has_derivative_zero_not_nan_in_both_modes():
         assert np.array_equal(mc.jvp(lambda y: np.power(np.array([0.0, 2.0]), y),
                                      np.array([1.5, 1.5]), np.ones(2))[1],
                               [0.0, np.log(2.0) * 2 ** 1.5])
+
+
+# ------------------------------------------------- issue 13: composability of grad
+def test_grad_of_an_output_with_one_entry_is_the_gradient_of_that_entry():
+    A = K(3, 3)
+    x = R(3, 1)
+    g = mc.grad(lambda x: x.T @ A @ x)(x)                # shape (1, 1)
+    assert g.shape == (3, 1) and np.allclose(g, (A + A.T) @ x, rtol=1e-14)
+    v, g1 = mc.value_and_grad(lambda x: np.sum(x * x, keepdims=True))(R(4))
+    assert np.shape(v) == (1,)
+    # second order through it
+    H = mc.hessian(lambda x: (x[None, :] @ A @ x[:, None]), R(3))
+    assert np.allclose(H, A + A.T, rtol=1e-14)
+
+
+def test_grad_of_a_non_scalar_output_says_what_to_use():
+    with pytest.raises(ValueError, match=r"shape \(3,\).*mc\.vjp.*mc\.jacobian.*np\.sum"):
+        mc.grad(lambda x: x * 2)(R(3))
+    with pytest.raises(ValueError, match="tuple of 2 values"):
+        mc.grad(lambda x: (np.sum(x), np.sum(x)))(R(3))
+
+
+def test_gradient_with_respect_to_complex_input_is_always_complex():
+    z = C(3)
+    for f in (lambda z: np.sum(np.real(z)), lambda z: np.sum(np.real(z) ** 2),
+              lambda z: np.sum(np.abs(z) ** 2), lambda z: 2.0, lambda z: np.real(z[0])):
+        g = mc.grad(f)(z)
+        assert np.iscomplexobj(g) and g.shape == z.shape
+        dz = C(3)
+        assert mc.relerr(np.real(np.vdot(g, dz)), mc.fd.jvp(f, z, dz)) < 1e-8 or \
+            np.allclose(g, 0)
+    assert np.array_equal(mc.grad(lambda z: np.sum(np.real(z)))(z), np.ones(3) + 0j)
+    assert np.iscomplexobj(mc.grad(lambda z: np.real(z) * 3.0)(1.0 + 2.0j))
