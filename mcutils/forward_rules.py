@@ -40,7 +40,8 @@ To add a rule, add one line to the right table, e.g.
 finite differences in ``tests/test_forward.py``.
 
 Conventions at non-differentiable points: |x|' at 0 is 0 (a subgradient), likewise
-‖x‖ at x = 0 and the tangent of max/min/sort picks the first extremal entry;
+‖x‖ at x = 0; np.max/np.min share the derivative equally among tied extremal entries
+(as reverse mode does); sort keeps tied entries in order (a stable sort);
 sqrt'(0) = ∞ with NumPy's RuntimeWarning (never a silent NaN).  Eigen- and singular
 *vectors* are differentiated only where the eigen/singular values are distinct.
 """
@@ -377,7 +378,11 @@ def compose(impl):
 # ───────────────────────── reductions and selections ─────────────────────────
 
 def _extreme(arg):
-    """max/min: the tangent of the first extremal entry along the axis."""
+    """max/min: the mean of the tangents of the extremal entries along the axis (one entry
+    unless there is a tie) — the same convention as reverse mode, which shares the
+    cotangent equally among tied entries, so the two modes agree also at ties."""
+    reduce = np.max if arg is np.argmax else np.min
+
     def fn(vals, tans, kw):
         x, dx = vals[0], tans[0]
         axis, _, keepdims, initial, where = _params(
@@ -386,19 +391,10 @@ def _extreme(arg):
         if initial is not None or where is not None:
             raise TypeError("mcutils forward mode: np.max/np.min with initial= or where= "
                             "has no rule; use np.maximum(x, initial) or np.where first.")
-        if axis is None:
-            i = arg(x)
-            y, dy = np.ravel(x)[i], np.ravel(dx)[i]
-            if keepdims:
-                one = (1,) * len(_shape(x))
-                y, dy = np.reshape(y, one), np.reshape(dy, one)
-            return y, dy
-        idx = np.expand_dims(arg(x, axis=axis), axis)
-        y = np.take_along_axis(x, idx, axis)
-        dy = np.take_along_axis(dx, idx, axis)
-        if not keepdims:
-            y, dy = np.squeeze(y, axis), np.squeeze(dy, axis)
-        return y, dy
+        y = reduce(x, axis=axis, keepdims=keepdims)
+        hit = x == reduce(x, axis=axis, keepdims=True)       # plain booleans
+        share = hit / np.sum(hit, axis=axis, keepdims=True)
+        return y, np.sum(share * dx, axis=axis, keepdims=keepdims)
 
     return frule(fn)
 

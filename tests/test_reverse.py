@@ -766,3 +766,15 @@ def test_gradient_with_respect_to_complex_input_is_always_complex():
             np.allclose(g, 0)
     assert np.array_equal(mc.grad(lambda z: np.sum(np.real(z)))(z), np.ones(3) + 0j)
     assert np.iscomplexobj(mc.grad(lambda z: np.real(z) * 3.0)(1.0 + 2.0j))
+
+
+def test_max_and_min_at_ties_agree_between_the_modes():
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
+    dx = R(2, 3)
+    for f in (np.max, np.min, lambda x: np.max(x, axis=1), lambda x: np.min(x, axis=0),
+              lambda x: np.amax(x, axis=0, keepdims=True)):
+        y, dy = mc.jvp(f, x, dx)
+        _, pb = mc.vjp(f, x)
+        w = R(*np.shape(y))
+        assert mc.relerr(np.sum(w * dy), np.sum(pb(w) * dx)) < 1e-14
+    assert mc.jvp(np.max, x, np.arange(6.0).reshape(2, 3))[1] == 1.5   # mean of tied 1, 2
