@@ -23,6 +23,7 @@ import scipy.special as sp
 import mcutils as mc
 import mcutils.forward_rules as FR
 import mcutils.reverse_rules as RR
+from mcutils.primitive import Primitive
 
 la = np.linalg
 rng = np.random.default_rng(6306)
@@ -208,14 +209,16 @@ SAMPLES = {
 
 
 def _tables():
-    """{op: (forward kind, reverse kind)}: kind is "rule", "nondiff" or None (absent)."""
+    """{op: (forward kind, reverse kind)}: kind is "rule", "nondiff" or None (absent).
+    The package's own operations only: a student's ``mc.primitive`` (tests in this process
+    define some) registers in the same tables, and ``mc.check_rule`` is what tests those."""
     ops = {}
     for table in (FR.UFUNC_RULES, FR.FUNCTION_RULES):
         for op, rule in table.items():
             ops.setdefault(op, [None, None])[0] = "nondiff" if rule is FR.NONDIFF else "rule"
     for op, rule in RR.RULES.items():
         ops.setdefault(op, [None, None])[1] = "nondiff" if rule[0] == "const" else "rule"
-    return ops
+    return {op: kinds for op, kinds in ops.items() if not isinstance(op, Primitive)}
 
 
 def _name(op):
