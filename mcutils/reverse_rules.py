@@ -52,6 +52,7 @@ import warnings
 import numpy as np
 
 from . import forward as _forward
+from . import forward_rules as _forward_rules
 from ._core import Tracer
 from .forward_rules import _vector_norm
 from .linalg import adjugate
@@ -534,29 +535,8 @@ def _polyval(p, x):
 defcomposite(np.polyval, _polyval)
 
 
-def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    # Σ wᵢaᵢ / Σ wᵢ along axis (the mean when weights is None), traced in a and weights
-    if weights is None:
-        avg = np.mean(a, axis=axis, keepdims=keepdims)
-        scl = np.ones(_shape(avg)) * (np.prod(_shape(a)) / max(np.prod(_shape(avg)), 1))
-    else:
-        w = weights
-        if _shape(w) != _shape(a):
-            if axis is None or _ndim(w) != 1:
-                raise TypeError("np.average: weights of a shape other than a's need axis= "
-                                "and must be 1-D (as in NumPy)")
-            shape = [1] * _ndim(a)
-            shape[axis] = -1
-            w = np.reshape(w, tuple(shape))
-        scl = np.sum(np.broadcast_to(w, np.broadcast_shapes(_shape(w), _shape(a))),
-                     axis=axis, keepdims=keepdims)
-        avg = np.sum(a * w, axis=axis, keepdims=keepdims) / scl
-    if returned:
-        return avg, scl
-    return avg
-
-
-defcomposite(np.average, _average)
+# Σ wᵢaᵢ / Σ wᵢ: the same traced composite as forward mode (forward_rules._average)
+defcomposite(np.average, _forward_rules._average)
 
 
 def _fft_fit(g, shape, axes):
