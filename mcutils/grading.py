@@ -97,6 +97,19 @@ def _copy(arg):
         return arg
 
 
+def _student(func, args):
+    """Run student code: a stub (NotImplementedError) is _Unanswered, any other exception of
+    theirs a _StudentError (our own _Unanswered/_Wrong pass through)."""
+    try:
+        return func(*args)
+    except NotImplementedError:
+        raise _Unanswered from None
+    except (_Unanswered, _Wrong, _StudentError):
+        raise
+    except Exception as exc:
+        raise _StudentError(exc) from exc
+
+
 def _call(func, *args):
     """Run the student's function on copies of ``args``.
 
@@ -104,14 +117,7 @@ def _call(func, *args):
     function that returns None is _Wrong; any other exception becomes _StudentError."""
     if func is None:
         raise _Unanswered
-    try:
-        out = func(*(_copy(a) for a in args))
-    except NotImplementedError:
-        raise _Unanswered from None
-    except (_Unanswered, _Wrong, _StudentError):
-        raise
-    except Exception as exc:
-        raise _StudentError(exc) from exc
+    out = _student(func, [_copy(a) for a in args])
     if out is None:
         name = getattr(func, "__name__", "")
         who = "your function" if name in ("", "<lambda>") else f"{name}"
@@ -416,14 +422,7 @@ def check_rule(problem, f, *args, hint="", **options):
                 wrapped[(id(table), k)] = rule
 
                 def safe(*a, _rule=rule):
-                    try:
-                        return _rule(*a)
-                    except NotImplementedError:
-                        raise _Unanswered from None
-                    except (_Unanswered, _Wrong, _StudentError):
-                        raise
-                    except Exception as exc:
-                        raise _StudentError(exc) from exc
+                    return _student(_rule, a)
 
                 table[k] = safe
         try:
