@@ -550,10 +550,19 @@ def needs_lift(x):
         return True
     if t is np.ndarray:
         return x.dtype.hasobject and _has_traced_entries(x)
-    if t is list or t is tuple:
-        return any(needs_lift(a) for a in x)
-    if t is dict:
-        return any(needs_lift(a) for a in x.values())
+    if t is list or t is tuple or t is dict:
+        # a loop with the common types (tracers, floats, float arrays) settled inline: this
+        # runs on every traced NumPy call, so no generator and no call per argument
+        for a in (x.values() if t is dict else x):
+            ta = type(a)
+            if ta is Entry:
+                return True
+            if ta is np.ndarray:
+                if a.dtype.hasobject and _has_traced_entries(a):
+                    return True
+            elif (ta is list or ta is tuple or ta is dict) and needs_lift(a):
+                return True
+        return False
     return False
 
 

@@ -658,10 +658,6 @@ def value_and_grad(f, argnum=0):
             raise ValueError("grad needs f to return a real scalar, but it returned a "
                              "complex number; take a real part or an absolute value, or "
                              "use mc.vjp for a complex output")
-        if _is_complex(value):
-            raise ValueError("grad needs f to return a real scalar, but it returned a "
-                             "complex number; take a real part or an absolute value, or "
-                             "use mc.vjp for a complex output")
         if mine:
             dt = _dtype(value)
             gs = _backward(trace, y, np.ones((), dtype=dt), leaves)
