@@ -393,6 +393,9 @@ def check_rule(f, *args, argnums=None, rtol=1e-6, atol=0.0, method="richardson",
                           seed=seed, ndirs=ndirs)
             r.what = f"jvp of {label} vs finite differences"
             parts.append(r)
+        # output cotangents from their own stream, not _directions(…, seed + k): with a seed
+        # that the input directions also use, g = dx when shapes agree, and the dot-product
+        # test ⟨g, J dx⟩ = ⟨Jᵀg, dx⟩ would pass for the untransposed rule (lecture 18 plants it)
         gs = []
         for _ in range(ndirs):
             g = rng.standard_normal(y.shape)
